@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// NeuralLessons: lessons that teach neural networks by running them, a tensor engine and a Cairo plotting library.
+import PackageDescription
+
+/// CPU flags from ../shared/docs/MACHINE.md: without AVX2/FMA, SIMD code calls the software fmaf and runs
+/// about 100x slower. `-march=x86-64-v3` reaches Swift code through the clang importer.
+let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+
+let package = Package(
+  name: "NeuralLessons",
+  platforms: [.macOS(.v13)],
+  products: [
+    .library(name: "Plotting", targets: ["Plotting"]),
+    .library(name: "FigureTesting", targets: ["FigureTesting"]),
+  ],
+  dependencies: [
+    // Command lines: every executable's flags, --help and errors (the guide asks for it by name).
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    // MARK: - System libraries
+    .systemLibrary(
+      name: "CCairo",
+      pkgConfig: "cairo-ft",
+      providers: [.apt(["libcairo2-dev", "libpng-dev", "libfreetype-dev"])]
+    ),
+
+    // MARK: - Libraries
+    .target(name: "Plotting", dependencies: ["CCairo"], swiftSettings: cpuFlags),
+    .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo"], swiftSettings: cpuFlags),
+    .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
+
+    // MARK: - Executables
+    .executableTarget(
+      name: "gallery",
+      dependencies: ["Plotting", "PlotGallery", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: cpuFlags
+    ),
+
+    // MARK: - Tests
+    .testTarget(
+      name: "PlottingTests",
+      dependencies: ["Plotting", "PlotGallery", "FigureTesting", "CCairo"],
+      exclude: ["Baselines"],
+      swiftSettings: cpuFlags
+    ),
+  ]
+)

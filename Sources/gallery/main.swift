@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import PlotGallery
+import Plotting
+
+/// `make gallery`: renders an example of every plot kind and diagram, the plotting library's visual spec.
+@main
+struct GalleryCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "gallery",
+    abstract: "Render an example of every plot kind and diagram as PNG and SVG.")
+
+  @Option(name: .long, help: "Folder to write the figures to.")
+  var out: String = "output/gallery"
+
+  @Option(name: .long, help: "png, svg or both.")
+  var format: String = "both"
+
+  @Option(name: .long, help: "Pixel density of the PNGs (2 for high-resolution images).")
+  var scale: Double = 1
+
+  @Option(name: .long, help: "Only the examples whose name contains this text.")
+  var filter: String?
+
+  func validate() throws {
+    guard ["png", "svg", "both"].contains(format) else {
+      throw ValidationError("--format must be png, svg or both, not '\(format)'")
+    }
+    guard scale > 0 && scale <= 8 else { throw ValidationError("--scale must be in (0, 8], not \(scale)") }
+  }
+
+  func run() throws {
+    let formats: [FigureFormat] = format == "both" ? [.png, .svg] : [FigureFormat(rawValue: format)!]
+    let chosen = Gallery.examples.filter { filter == nil || $0.name.contains(filter!) }
+    guard !chosen.isEmpty else { throw ValidationError("no example matches --filter '\(filter ?? "")'") }
+    let start = Date()
+    for (i, example) in chosen.enumerated() {
+      let fig = example.make()
+      fig.scale = scale
+      do {
+        try fig.save(to: out + "/" + example.name, formats: formats)
+      } catch let error as PlotError {
+        throw ValidationError("\(example.name): \(error)")
+      }
+      print("[\(i + 1)/\(chosen.count)] \(example.name)")
+    }
+    print(String(format: "wrote %d figures to %@ in %.2f s", chosen.count * formats.count, out, Date().timeIntervalSince(start)))
+  }
+}

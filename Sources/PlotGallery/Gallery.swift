@@ -53,7 +53,6 @@ public enum Gallery {
       ax.line(x, x.map { sqrt($0) * Double(i + 1) * 0.8 }, label: s.2, width: 1.8, dash: s.0, marker: s.1)
     }
     ax.line(x, x.map { 12 - $0 * 0.5 }, label: "crosses", width: 1, marker: .cross, markerSize: 7)
-    ax.legend = .upperLeft
     return fig
   }
 
@@ -252,7 +251,7 @@ public enum Gallery {
     ax.line(x, x.map { pow($0, 4) - 2 * $0 * $0 + 0.4 * $0 + 1.5 }, label: "L(w)")
     ax.annotate("global minimum", pointingAt: -1.05, 0.08, textAt: -0.9, 2.3)
     ax.annotate("local minimum", pointingAt: 0.95, 0.86, textAt: 1.2, 3.0)
-    ax.text("L(w) = w⁴ − 2w² + 0.4w + 1.5", x: -1.9, y: 6.5, size: 12, color: .mutedInk)
+    ax.text("L(w) = w⁴ − 2w² + 0.4w + 1.5", x: -1.0, y: 8.5, size: 12, color: .mutedInk)
     ax.verticalLine(at: 0, color: .gridGrey, dash: .solid)
     ax.legend = .none
     return fig

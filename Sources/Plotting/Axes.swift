@@ -95,6 +95,9 @@ public final class Axes: Panel {
   public var legend: LegendPlacement = .best
   /// Font size of tick labels in pixels.
   public var tickFontSize: Double = 11
+  /// Font size and weight of the title (image grids use smaller, regular captions).
+  public var titleFontSize: Double = 13.5
+  public var titleWeight: FontWeight = .bold
 
   var items: [PlotItem] = []
   var xCategories: [String]?
@@ -172,13 +175,14 @@ public final class Axes: Panel {
   func draw(_ canvas: Canvas, in cell: Rect) {
     let xBounds = items.compactMap(\.xBounds)
     let yBounds = items.compactMap(\.yBounds)
-    let sticky = !items.isEmpty && items.allSatisfy { $0.isSticky || ($0.xBounds == nil && $0.yBounds == nil) }
+    // Heatmaps, images and matrices fill their extent exactly: no margin around them (matplotlib's sticky edges).
+    let sticky = items.contains { $0.isSticky }
     let zeroFloor = items.contains { $0 is BarsItem || $0 is HistogramItem }
     var xr = limits(xBounds, sticky: sticky, scale: xScale, fixed: xLimits, zeroFloor: false)
     var yr = limits(yBounds, sticky: sticky, scale: yScale, fixed: yLimits, zeroFloor: zeroFloor)
 
     let labelSize = 12.5
-    let titleSize = 13.5
+    let titleSize = titleFontSize
     let tickLength = 4.0
     let tickSize = tickFontSize
 
@@ -197,12 +201,13 @@ public final class Axes: Panel {
     // Margins around the plot area, from measured text.
     let lineH = canvas.measure("Ag", size: tickSize).height
     var top = 8.0
-    if let title, !title.isEmpty { top += canvas.measure(title, size: titleSize, weight: .bold).height + 6 }
+    if let title, !title.isEmpty { top += canvas.measure(title, size: titleSize, weight: titleWeight).height + 6 }
     var left = 6.0
     var bottom = 6.0
     var right = 14.0
+    var yTickWidth = 0.0
     if !frameless {
-      let yTickWidth = yt.filter { !$0.label.isEmpty }.map { canvas.measure($0.label, size: tickSize).width }.max() ?? 0
+      yTickWidth = yt.filter { !$0.label.isEmpty }.map { canvas.measure($0.label, size: tickSize).width }.max() ?? 0
       left += yTickWidth + tickLength + 5
       if let yLabel, !yLabel.isEmpty { left += canvas.measure(yLabel, size: labelSize).height + 6 }
       bottom += tickLength + 4 + lineH
@@ -236,23 +241,13 @@ public final class Axes: Panel {
     var plot = cell.inset(left: left, top: top, right: right, bottom: bottom)
 
     if equalAspect {
-      // Shrink one side so that a unit is as long on x as on y, and widen the other axis's range to fill.
+      // Shrink the plot area so that a unit is as long on x as on y (matplotlib's adjustable="box").
       let xs = AxisMap(scale: xScale, lower: xr.lowerBound, upper: xr.upperBound, pixelLower: 0, pixelUpper: plot.width)
       let ys = AxisMap(scale: yScale, lower: yr.lowerBound, upper: yr.upperBound, pixelLower: 0, pixelUpper: plot.height)
-      if sticky || frameless {
-        let k = min(xs.pixelsPerUnit, ys.pixelsPerUnit)
-        let w = (xs.t(xr.upperBound) - xs.t(xr.lowerBound)) * k
-        let h = (ys.t(yr.upperBound) - ys.t(yr.lowerBound)) * k
-        plot = Rect(x: plot.midX - w / 2, y: plot.minY + (plot.height - h) / 2, width: w, height: h)
-      } else if xs.pixelsPerUnit > ys.pixelsPerUnit {
-        let span = plot.width / ys.pixelsPerUnit
-        let mid = (xr.lowerBound + xr.upperBound) / 2
-        xr = (mid - span / 2)...(mid + span / 2)
-      } else {
-        let span = plot.height / xs.pixelsPerUnit
-        let mid = (yr.lowerBound + yr.upperBound) / 2
-        yr = (mid - span / 2)...(mid + span / 2)
-      }
+      let k = min(xs.pixelsPerUnit, ys.pixelsPerUnit)
+      let w = (xs.t(xr.upperBound) - xs.t(xr.lowerBound)) * k
+      let h = (ys.t(yr.upperBound) - ys.t(yr.lowerBound)) * k
+      plot = Rect(x: plot.minX + (plot.width - w) / 2, y: plot.minY + (plot.height - h) / 2, width: w, height: h)
       if !frameless {
         xt = xTicks(plot.width)
         yt = yTicks(plot.height)
@@ -307,16 +302,18 @@ public final class Axes: Panel {
         canvas.line(Point(plot.minX - len, py), Point(plot.minX, py), .ink, width: 0.8)
         canvas.text(t.label, at: Point(plot.minX - tickLength - 4, py), size: tickSize, color: .ink, anchor: .right, baseline: .middle)
       }
+      // Axis labels follow the plot area (which equal aspect may have shrunk), not the cell.
       if let xLabel, !xLabel.isEmpty {
-        canvas.text(xLabel, at: Point(plot.midX, cell.maxY - 4), size: labelSize, anchor: .center, baseline: .bottom)
+        let xTickDepth = rotateXLabels ? bottom - 6 - lineH - 6 - 4 : tickLength + 4 + lineH
+        canvas.text(xLabel, at: Point(plot.midX, plot.maxY + xTickDepth + 6), size: labelSize, anchor: .center, baseline: .top)
       }
       if let yLabel, !yLabel.isEmpty {
-        canvas.text(yLabel, at: Point(cell.minX + 6, plot.midY), size: labelSize, anchor: .center, baseline: .top, angle: -Double.pi / 2)
+        let h = canvas.measure(yLabel, size: labelSize).height
+        canvas.text(yLabel, at: Point(plot.minX - yTickWidth - tickLength - 5 - h - 4, plot.midY), size: labelSize, anchor: .center, baseline: .top, angle: -Double.pi / 2)
       }
     }
     if let title, !title.isEmpty {
-      let centre = frameless ? plot.midX : (plot.midX)
-      canvas.text(title, at: Point(centre, cell.minY + 6), size: titleSize, weight: .bold, anchor: .center, baseline: .top)
+      canvas.text(title, at: Point(plot.midX, plot.minY - 8), size: titleSize, weight: titleWeight, anchor: .center, baseline: .bottom)
     }
     if let cb = colorbar { drawColorbar(cb, ticks: colorbarTicks, canvas: canvas, plot: plot, labelSize: labelSize) }
     drawLegend(frame)

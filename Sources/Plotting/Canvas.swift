@@ -18,8 +18,6 @@ public final class Canvas {
   /// The figure's logical size in pixels.
   public let width: Double
   public let height: Double
-  private var fontSize: Double = 12
-  private var fontWeight: FontWeight = .regular
 
   init(context: OpaquePointer, width: Double, height: Double) throws {
     cr = context
@@ -34,7 +32,7 @@ public final class Canvas {
     cairo_set_font_options(cr, options)
     cairo_font_options_destroy(options)
     cairo_set_font_face(cr, try FontLibrary.shared.face(.regular))
-    cairo_set_font_size(cr, fontSize)
+    cairo_set_font_size(cr, 12)
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT)
   }
@@ -193,15 +191,11 @@ public final class Canvas {
 
   // MARK: - Text
 
+  /// Sets the face and size every time: cairo_restore brings back an earlier font, so a cached choice
+  /// would go stale.
   private func setFont(size: Double, weight: FontWeight) {
-    if weight != fontWeight, let face = try? FontLibrary.shared.face(weight) {
-      cairo_set_font_face(cr, face)
-      fontWeight = weight
-    }
-    if size != fontSize {
-      cairo_set_font_size(cr, size)
-      fontSize = size
-    }
+    if let face = try? FontLibrary.shared.face(weight) { cairo_set_font_face(cr, face) }
+    cairo_set_font_size(cr, size)
   }
 
   /// The width of `text` and the line height (ascent + descent) at `size` pixels.

@@ -111,22 +111,40 @@ final class ContourItem: PlotItem {
   var yBounds: ClosedRange<Double>? { y }
   var isSticky: Bool { true }
 
-  func draw(_ f: AxesFrame) {
+  /// A level's colour: along the map's first 85%, so that no line is too pale to see on white.
+  func levelColor(_ level: Double) -> Color {
+    if let color { return color }
     let lo = levels.first ?? 0, hi = levels.last ?? 1
+    return colormap.color(at: hi > lo ? 0.85 * (level - lo) / (hi - lo) : 0)
+  }
+
+  func draw(_ f: AxesFrame) {
     for (level, paths) in lines {
-      let c = color ?? colormap.color(level, in: lo...hi)
+      let c = levelColor(level)
       for p in paths { f.canvas.polyline(p.map { f.point($0.x, $0.y) }, c, width: width) }
     }
     guard showLabels else { return }
     for (level, paths) in lines {
       // Label each level once, at the middle of its longest line.
-      guard let longest = paths.max(by: { $0.count < $1.count }), longest.count >= 4 else { continue }
-      let p = longest[longest.count / 2]
-      let at = f.point(p.x, p.y)
+      let pixelPaths = paths.map { $0.map { f.point($0.x, $0.y) } }
+      let lengths = pixelPaths.map { p in zip(p, p.dropFirst()).reduce(0) { $0 + hypot($1.1.x - $1.0.x, $1.1.y - $1.0.y) } }
+      guard let k = lengths.indices.max(by: { lengths[$0] < lengths[$1] }), lengths[k] > 40 else { continue }
+      // Halfway along the longest line, by length.
+      var at = pixelPaths[k][0]
+      var walked = 0.0
+      for (a, b) in zip(pixelPaths[k], pixelPaths[k].dropFirst()) {
+        let d = hypot(b.x - a.x, b.y - a.y)
+        if walked + d >= lengths[k] / 2 {
+          let t = d > 0 ? (lengths[k] / 2 - walked) / d : 0
+          at = Point(a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t)
+          break
+        }
+        walked += d
+      }
       let text = Ticks.compact(level)
       let (w, h) = f.canvas.measure(text, size: 10)
       f.canvas.roundedRect(Rect(x: at.x - w / 2 - 2, y: at.y - h / 2, width: w + 4, height: h), radius: 2, fill: Color.white.withAlpha(0.85), stroke: nil)
-      let c = color ?? colormap.color(level, in: lo...hi)
+      let c = levelColor(level)
       f.canvas.text(text, at: at, size: 10, color: c.luminance > 0.8 ? .ink : c.mixed(with: .black, 0.3), anchor: .center, baseline: .middle)
     }
   }
@@ -423,6 +441,8 @@ extension Figure {
     fig.spacing = 4
     for (i, t) in tiles.enumerated() {
       let ax = fig.axes(at: i)
+      ax.titleFontSize = captionSize
+      ax.titleWeight = .regular
       ax.image(t)
     }
     return fig

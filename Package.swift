@@ -25,8 +25,11 @@ let package = Package(
       providers: [.apt(["libcairo2-dev", "libpng-dev", "libfreetype-dev"])]
     ),
 
+    // libpng's full write API behind a C function (libpng reports errors by longjmp).
+    .target(name: "CPNG", dependencies: ["CCairo"]),
+
     // MARK: - Libraries
-    .target(name: "Plotting", dependencies: ["CCairo"], swiftSettings: cpuFlags),
+    .target(name: "Plotting", dependencies: ["CCairo", "CPNG"], swiftSettings: cpuFlags),
     .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo"], swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
 

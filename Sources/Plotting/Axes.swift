@@ -195,8 +195,8 @@ public final class Axes: Panel {
       if let cats = yCategories { return cats.enumerated().map { Tick(value: Double($0.offset), label: $0.element) } }
       return ticks(yr, scale: yScale, maxTicks: max(3, min(10, Int(height / 45))))
     }
-    var xt = frameless ? [] : xTicks(cell.width * 0.8)
-    var yt = frameless ? [] : yTicks(cell.height * 0.75)
+    var xt = frameless ? [] : xTicks(cell.width * 0.85)
+    var yt = frameless ? [] : yTicks(cell.height * 0.8)
 
     // Margins around the plot area, from measured text.
     let lineH = canvas.measure("Ag", size: tickSize).height
@@ -240,6 +240,21 @@ public final class Axes: Panel {
     }
     var plot = cell.inset(left: left, top: top, right: right, bottom: bottom)
 
+    // Ticks again for the plot area's real size; wider y labels push the plot area right.
+    func refreshTicks() {
+      guard !frameless else { return }
+      if yCategories == nil {
+        yt = yTicks(plot.height)
+        let w = yt.filter { !$0.label.isEmpty }.map { canvas.measure($0.label, size: tickSize).width }.max() ?? 0
+        if w > yTickWidth {
+          plot = plot.inset(left: w - yTickWidth)
+          yTickWidth = w
+        }
+      }
+      if xCategories == nil { xt = xTicks(plot.width) }
+    }
+    refreshTicks()
+
     if equalAspect {
       // Shrink the plot area so that a unit is as long on x as on y (matplotlib's adjustable="box").
       let xs = AxisMap(scale: xScale, lower: xr.lowerBound, upper: xr.upperBound, pixelLower: 0, pixelUpper: plot.width)
@@ -248,13 +263,7 @@ public final class Axes: Panel {
       let w = (xs.t(xr.upperBound) - xs.t(xr.lowerBound)) * k
       let h = (ys.t(yr.upperBound) - ys.t(yr.lowerBound)) * k
       plot = Rect(x: plot.minX + (plot.width - w) / 2, y: plot.minY + (plot.height - h) / 2, width: w, height: h)
-      if !frameless {
-        xt = xTicks(plot.width)
-        yt = yTicks(plot.height)
-      }
-    } else if !frameless && xCategories == nil && yCategories == nil {
-      xt = xTicks(plot.width)
-      yt = yTicks(plot.height)
+      refreshTicks()
     }
 
     let xm = AxisMap(scale: xScale, lower: xr.lowerBound, upper: xr.upperBound, pixelLower: plot.minX, pixelUpper: plot.maxX)

@@ -92,7 +92,7 @@ final class LineItem: PlotItem {
       let pts = run.map { f.point($0.x, $0.y) }
       if pts.count == 1 && marker == .none {
         // A lone point would vanish as a line: show it as a dot.
-        f.canvas.circle(pts[0], radius: max(width, 2), fill: color)
+        f.canvas.circle(pts[0], radius: max(width * 1.5, 3), fill: color)
       }
       f.canvas.polyline(pts, color, width: width, dash: dash)
       if marker != .none { for p in pts { f.canvas.marker(marker, at: p, size: markerSize, fill: color, stroke: .white) } }

@@ -33,10 +33,12 @@ public enum Ticks {
     let last = (upper / step).rounded(.down)
     guard last >= first else { return [] }
     let eps = 1e-9
+    // Round away binary noise (3 x 0.2 = 0.6000000000000001) at a few digits below the step.
+    let unit = pow(10, (log10(step)).rounded(.down) - 3)
     var values: [Double] = []
     var k = first
     while k <= last + eps {
-      var v = k * step
+      var v = ((k * step) / unit).rounded() * unit
       if abs(v) < step * 1e-9 { v = 0 }  // no "-0" from rounding
       values.append(v)
       k += 1
@@ -68,7 +70,8 @@ public enum Ticks {
     }
     var decimals = max(0, -Int((log10(step)).rounded(.down)))
     // 2.5 x 10^k steps need one more decimal than the power suggests.
-    if values.count > 1, abs((step / pow(10, Double(-decimals))).truncatingRemainder(dividingBy: 1)) > 1e-6 {
+    let mantissa = step / pow(10, Double(-decimals))
+    if values.count > 1, abs(mantissa - mantissa.rounded()) > 1e-6 {
       decimals += 1
     }
     return values.map { formatFixed($0, decimals: min(decimals, 10)) }

@@ -22,6 +22,9 @@ struct GalleryCommand: ParsableCommand {
   @Option(name: .long, help: "Only the examples whose name contains this text.")
   var filter: String?
 
+  @Flag(name: .long, help: "Time the 800x600, 5 x 1,000-point line figure as PNG and as SVG instead (median of 30).")
+  var time = false
+
   func validate() throws {
     guard ["png", "svg", "both"].contains(format) else {
       throw ValidationError("--format must be png, svg or both, not '\(format)'")
@@ -30,6 +33,7 @@ struct GalleryCommand: ParsableCommand {
   }
 
   func run() throws {
+    if time { return try timeLineFigure() }
     let formats: [FigureFormat] = format == "both" ? [.png, .svg] : [FigureFormat(rawValue: format)!]
     let chosen = Gallery.examples.filter { filter == nil || $0.name.contains(filter!) }
     guard !chosen.isEmpty else { throw ValidationError("no example matches --filter '\(filter ?? "")'") }
@@ -45,5 +49,20 @@ struct GalleryCommand: ParsableCommand {
       print("[\(i + 1)/\(chosen.count)] \(example.name)")
     }
     print(String(format: "wrote %d figures to %@ in %.2f s", chosen.count * formats.count, out, Date().timeIntervalSince(start)))
+  }
+
+  /// Median wall time of building and rendering the line example, per format.
+  func timeLineFigure() throws {
+    for format in FigureFormat.allCases {
+      var times: [Double] = []
+      for run in 0..<33 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try Gallery.line().data(format)
+        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        if run >= 3 { times.append(dt) }  // the first runs warm up caches and fonts
+      }
+      times.sort()
+      print(String(format: "line 800x600, 5 x 1000 points, %@: median %.2f ms (min %.2f, max %.2f)", format.rawValue, times[times.count / 2], times[0], times[times.count - 1]))
+    }
   }
 }

@@ -36,7 +36,7 @@ build: setup
 
 ## test: the whole test suite (figure baselines, bad data, determinism); RECORD_BASELINES=1 re-records
 test: setup
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 ## gallery: an example of every plot kind and diagram in output/gallery/ (PNG and SVG)
 gallery: output/gallery/.done

@@ -11,6 +11,8 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .library(name: "Plotting", targets: ["Plotting"]),
+    .library(name: "Tensors", targets: ["Tensors"]),
+    .library(name: "Networks", targets: ["Networks"]),
     .library(name: "FigureTesting", targets: ["FigureTesting"]),
   ],
   dependencies: [
@@ -30,6 +32,8 @@ let package = Package(
 
     // MARK: - Libraries
     .target(name: "Plotting", dependencies: ["CCairo", "CPNG"], swiftSettings: cpuFlags),
+    .target(name: "Tensors", swiftSettings: cpuFlags),
+    .target(name: "Networks", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo"], swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
 
@@ -41,6 +45,8 @@ let package = Package(
     ),
 
     // MARK: - Tests
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
+    .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"], swiftSettings: cpuFlags),
     .testTarget(
       name: "PlottingTests",
       dependencies: ["Plotting", "PlotGallery", "FigureTesting", "CCairo"],

@@ -1,0 +1,126 @@
+import Foundation
+import Tensors
+
+/// Updates parameters from their gradients.
+public protocol Optimizer: AnyObject {
+  /// The parameters it updates.
+  var parameters: [Tensor] { get }
+  var learningRate: Float { get set }
+  /// One update from the current gradients (parameters without a gradient are left alone).
+  func step()
+}
+
+extension Optimizer {
+  /// Clears every parameter's gradient.
+  public func zeroGrad() { for p in parameters { p.zeroGrad() } }
+}
+
+/// The gradient with L2 weight decay added: g + λw.
+@inline(__always)
+func decayed(_ g: Float, _ w: Float, _ weightDecay: Float) -> Float { weightDecay == 0 ? g : g + weightDecay * w }
+
+/// Stochastic gradient descent, optionally with momentum (v = μv + g; w -= lr v) or Nesterov momentum
+/// (w -= lr (g + μv)), as PyTorch defines them.
+public final class SGD: Optimizer {
+  public let parameters: [Tensor]
+  public var learningRate: Float
+  public let momentum: Float
+  public let nesterov: Bool
+  public let weightDecay: Float
+  private var velocity: [[Float]]
+
+  public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) throws {
+    guard learningRate > 0, learningRate.isFinite else { throw TensorError("SGD: the learning rate must be positive, got \(learningRate)") }
+    guard momentum >= 0 && momentum < 1 else { throw TensorError("SGD: momentum must be in [0, 1), got \(momentum)") }
+    guard !nesterov || momentum > 0 else { throw TensorError("SGD: Nesterov momentum needs momentum > 0") }
+    self.parameters = parameters
+    self.learningRate = learningRate
+    self.momentum = momentum
+    self.nesterov = nesterov
+    self.weightDecay = weightDecay
+    velocity = parameters.map { [Float](repeating: 0, count: $0.count) }
+  }
+
+  public func step() {
+    for (k, p) in parameters.enumerated() {
+      guard let grad = p.grad else { continue }
+      for i in 0..<p.count {
+        let g = decayed(grad[i], p.data[i], weightDecay)
+        if momentum == 0 {
+          p.data[i] -= learningRate * g
+        } else {
+          velocity[k][i] = momentum * velocity[k][i] + g
+          p.data[i] -= learningRate * (nesterov ? g + momentum * velocity[k][i] : velocity[k][i])
+        }
+      }
+    }
+  }
+}
+
+/// RMSProp: s = ρs + (1-ρ)g²; w -= lr g / (√s + ε).
+public final class RMSProp: Optimizer {
+  public let parameters: [Tensor]
+  public var learningRate: Float
+  public let rho: Float, epsilon: Float, weightDecay: Float
+  private var square: [[Float]]
+
+  public init(_ parameters: [Tensor], learningRate: Float = 1e-3, rho: Float = 0.9, epsilon: Float = 1e-7, weightDecay: Float = 0) throws {
+    guard learningRate > 0, learningRate.isFinite else { throw TensorError("RMSProp: the learning rate must be positive, got \(learningRate)") }
+    guard rho > 0 && rho < 1 else { throw TensorError("RMSProp: rho must be in (0, 1), got \(rho)") }
+    self.parameters = parameters
+    self.learningRate = learningRate
+    self.rho = rho
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    square = parameters.map { [Float](repeating: 0, count: $0.count) }
+  }
+
+  public func step() {
+    for (k, p) in parameters.enumerated() {
+      guard let grad = p.grad else { continue }
+      for i in 0..<p.count {
+        let g = decayed(grad[i], p.data[i], weightDecay)
+        square[k][i] = rho * square[k][i] + (1 - rho) * g * g
+        p.data[i] -= learningRate * g / (square[k][i].squareRoot() + epsilon)
+      }
+    }
+  }
+}
+
+/// Adam (Kingma and Ba 2015): m = β₁m + (1-β₁)g; v = β₂v + (1-β₂)g²; bias-corrected m̂ = m/(1-β₁ᵗ),
+/// v̂ = v/(1-β₂ᵗ); w -= lr m̂ / (√v̂ + ε).
+public final class Adam: Optimizer {
+  public let parameters: [Tensor]
+  public var learningRate: Float
+  public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+  private var m: [[Float]], v: [[Float]]
+  /// Steps taken so far.
+  public private(set) var t = 0
+
+  public init(_ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, weightDecay: Float = 0) throws {
+    guard learningRate > 0, learningRate.isFinite else { throw TensorError("Adam: the learning rate must be positive, got \(learningRate)") }
+    guard beta1 >= 0 && beta1 < 1, beta2 >= 0 && beta2 < 1 else { throw TensorError("Adam: betas must be in [0, 1), got \(beta1), \(beta2)") }
+    self.parameters = parameters
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    m = parameters.map { [Float](repeating: 0, count: $0.count) }
+    v = m
+  }
+
+  public func step() {
+    t += 1
+    let c1 = 1 - Foundation.pow(beta1, Float(t)), c2 = 1 - Foundation.pow(beta2, Float(t))
+    for (k, p) in parameters.enumerated() {
+      guard let grad = p.grad else { continue }
+      for i in 0..<p.count {
+        let g = decayed(grad[i], p.data[i], weightDecay)
+        m[k][i] = beta1 * m[k][i] + (1 - beta1) * g
+        v[k][i] = beta2 * v[k][i] + (1 - beta2) * g * g
+        p.data[i] -= learningRate * (m[k][i] / c1) / ((v[k][i] / c2).squareRoot() + epsilon)
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Tensors
+
+/// Layers applied one after another.
+public final class Sequential {
+  public let layers: [Layer]
+
+  public init(_ layers: [Layer]) { self.layers = layers }
+
+  /// The forward pass (`training` switches dropout on).
+  public func forward(_ x: Tensor, training: Bool = false) throws -> Tensor {
+    var h = x
+    for layer in layers { h = try layer.forward(h, training: training) }
+    return h
+  }
+
+  /// The forward pass in evaluation mode.
+  public func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x, training: false) }
+
+  /// Every parameter, layer by layer.
+  public var parameters: [Tensor] { layers.flatMap(\.parameters) }
+
+  /// Parameters with names "<layer index>.<name>" ("0.weight", "0.bias", "2.weight", ...), the names used in
+  /// checkpoints.
+  public var namedParameters: [(String, Tensor)] {
+    layers.enumerated().flatMap { i, layer in layer.namedParameters.map { ("\(i).\($0.0)", $0.1) } }
+  }
+
+  /// The number of trainable values.
+  public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+  /// A table of the layers, their output shapes and parameter counts, like Keras's `model.summary()`.
+  public func summary(inputShape: [Int]) throws -> String {
+    var rows: [(String, String, String)] = []
+    var shape = inputShape
+    var counts: [String: Int] = [:]
+    for layer in layers {
+      shape = try layer.outputShape(for: shape)
+      let n = counts[layer.kind, default: 0]
+      counts[layer.kind] = n + 1
+      let name = layer.kind.lowercased() + (n == 0 ? "" : "_\(n)")
+      let shapeText = "(None, " + shape.map(String.init).joined(separator: ", ") + ")"
+      rows.append(("\(name) (\(layer.kind))", shapeText, grouped(layer.parameters.reduce(0) { $0 + $1.count })))
+    }
+    let w0 = max(28, rows.map(\.0.count).max() ?? 0) + 2, w1 = max(22, rows.map(\.1.count).max() ?? 0) + 2
+    func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+    let width = w0 + w1 + 12
+    var out = [String(repeating: "_", count: width), pad("Layer (type)", w0) + pad("Output Shape", w1) + "Param #", String(repeating: "=", count: width)]
+    for (i, r) in rows.enumerated() {
+      out.append(pad(r.0, w0) + pad(r.1, w1) + r.2)
+      out.append(i == rows.count - 1 ? String(repeating: "=", count: width) : String(repeating: "_", count: width))
+    }
+    out.append("Total params: \(grouped(parameterCount))")
+    out.append("Trainable params: \(grouped(parameterCount))")
+    out.append("Non-trainable params: 0")
+    return out.joined(separator: "\n")
+  }
+}
+
+/// 1,234,567.
+func grouped(_ n: Int) -> String {
+  let s = String(n)
+  var out = ""
+  for (i, c) in s.reversed().enumerated() {
+    if i > 0 && i % 3 == 0 { out.append(",") }
+    out.append(c)
+  }
+  return String(out.reversed())
+}

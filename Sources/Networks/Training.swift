@@ -1,0 +1,145 @@
+import Foundation
+import Tensors
+
+/// Per-epoch metrics of a training run.
+public struct History: Codable, Equatable, Sendable {
+  public var trainLoss: [Double] = []
+  public var trainAccuracy: [Double?] = []
+  public var validationLoss: [Double?] = []
+  public var validationAccuracy: [Double?] = []
+  /// Wall time of each epoch in seconds.
+  public var epochSeconds: [Double] = []
+  public var epochs: Int { trainLoss.count }
+  public init() {}
+}
+
+/// Why training stopped early.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+  /// The loss became NaN or infinite.
+  case diverged(epoch: Int, batch: Int, loss: Float, learningRate: Float)
+  /// The data cannot be trained on (with the reason).
+  case badData(String)
+
+  public var description: String {
+    switch self {
+    case .diverged(let e, let b, let loss, let lr):
+      return "training diverged at epoch \(e), batch \(b): the loss is \(loss); try a smaller learning rate than \(lr)"
+    case .badData(let m): return m
+    }
+  }
+}
+
+extension TrainingError: LocalizedError {
+  public var errorDescription: String? { description }
+}
+
+/// What an epoch-end hook sees.
+public struct EpochReport {
+  /// 1-based.
+  public let epoch: Int
+  public let history: History
+  public let model: Sequential
+}
+
+/// The training loop: epochs of shuffled mini-batches, per-epoch metrics, progress, hooks and divergence
+/// detection.
+public struct Trainer {
+  public var loss: LossFunction
+  public var optimizer: Optimizer
+  public var epochs: Int
+  public var batchSize: Int
+  /// Seeds the shuffling, so a seed gives the same batches every run.
+  public var seed: UInt64
+  public var shuffle = true
+  public var progress: ProgressPrinter
+  /// Called after each epoch (snapshots of a decision boundary, checkpoints). Throwing stops training.
+  public var onEpochEnd: ((EpochReport) throws -> Void)?
+
+  public init(loss: LossFunction, optimizer: Optimizer, epochs: Int, batchSize: Int = 32, seed: UInt64 = 0, progress: ProgressPrinter = ProgressPrinter(), onEpochEnd: ((EpochReport) throws -> Void)? = nil) {
+    self.loss = loss
+    self.optimizer = optimizer
+    self.epochs = epochs
+    self.batchSize = batchSize
+    self.seed = seed
+    self.progress = progress
+    self.onEpochEnd = onEpochEnd
+  }
+
+  /// Trains `model` on inputs `x` ([samples, ...]) and targets `y` ([samples, ...]); `validation` is scored
+  /// after each epoch without gradients.
+  public func fit(_ model: Sequential, x: Tensor, y: Tensor, validation: (x: Tensor, y: Tensor)? = nil) throws -> History {
+    guard epochs > 0 else { throw TrainingError.badData("epochs must be at least 1, got \(epochs)") }
+    guard batchSize > 0 else { throw TrainingError.badData("the batch size must be at least 1, got \(batchSize)") }
+    guard x.rank >= 1, y.rank >= 1, x.shape[0] == y.shape[0], x.shape[0] > 0 else {
+      throw TrainingError.badData("inputs \(x.shape) and targets \(y.shape) need the same, non-zero number of samples on their first axis")
+    }
+    let n = x.shape[0]
+    let batches = (n + batchSize - 1) / batchSize
+    var rng = SeededGenerator(seed: seed)
+    var history = History()
+    for epoch in 1...epochs {
+      progress.epochStarted(epoch, of: epochs)
+      let start = DispatchTime.now().uptimeNanoseconds
+      let order = shuffle ? rng.permutation(n) : Array(0..<n)
+      var lossSum = 0.0, correct = 0, counted = 0, hasAccuracy = true
+      for b in 0..<batches {
+        let idx = Array(order[(b * batchSize)..<min(n, (b + 1) * batchSize)])
+        let xb = try x.gatherRows(idx).detached(), yb = try y.gatherRows(idx).detached()
+        optimizer.zeroGrad()
+        let out = try model.forward(xb, training: true)
+        let l = try loss(out, yb)
+        guard l.item.isFinite else {
+          throw TrainingError.diverged(epoch: epoch, batch: b + 1, loss: l.item, learningRate: optimizer.learningRate)
+        }
+        try l.backward()
+        optimizer.step()
+        lossSum += Double(l.item) * Double(idx.count)
+        if let c = try loss.correct(out, yb) { correct += c } else { hasAccuracy = false }
+        counted += idx.count
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var metrics = [("loss", lossSum / Double(counted))]
+        if hasAccuracy { metrics.append(("accuracy", Double(correct) / Double(counted))) }
+        progress.batchFinished(b + 1, of: batches, elapsed: elapsed, metrics: metrics)
+      }
+      history.trainLoss.append(lossSum / Double(n))
+      history.trainAccuracy.append(hasAccuracy ? Double(correct) / Double(n) : nil)
+      if let validation {
+        let (vl, va) = try evaluate(model, x: validation.x, y: validation.y)
+        history.validationLoss.append(vl)
+        history.validationAccuracy.append(va)
+      } else {
+        history.validationLoss.append(nil)
+        history.validationAccuracy.append(nil)
+      }
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      history.epochSeconds.append(seconds)
+      var metrics: [(String, Double)] = [("loss", history.trainLoss.last!)]
+      if let a = history.trainAccuracy[epoch - 1] { metrics.append(("accuracy", a)) }
+      if let v = history.validationLoss[epoch - 1] { metrics.append(("val_loss", v)) }
+      if let v = history.validationAccuracy[epoch - 1] { metrics.append(("val_accuracy", v)) }
+      progress.epochFinished(epoch, of: epochs, batches: batches, elapsed: seconds, metrics: metrics)
+      try onEpochEnd?(EpochReport(epoch: epoch, history: history, model: model))
+    }
+    return history
+  }
+
+  /// Loss and accuracy (nil for regression losses) of `model` on a data set, without gradients, in batches.
+  public func evaluate(_ model: Sequential, x: Tensor, y: Tensor) throws -> (loss: Double, accuracy: Double?) {
+    guard x.shape.first == y.shape.first, let n = x.shape.first, n > 0 else {
+      throw TrainingError.badData("evaluation inputs \(x.shape) and targets \(y.shape) need the same, non-zero number of samples")
+    }
+    return try Tensor.withoutGrad {
+      var lossSum = 0.0, correct = 0, hasAccuracy = true
+      var start = 0
+      while start < n {
+        let idx = Array(start..<min(n, start + max(batchSize, 256)))
+        let xb = try x.gatherRows(idx), yb = try y.gatherRows(idx)
+        let out = try model.forward(xb, training: false)
+        lossSum += Double(try loss(out, yb).item) * Double(idx.count)
+        if let c = try loss.correct(out, yb) { correct += c } else { hasAccuracy = false }
+        start += idx.count
+      }
+      return (lossSum / Double(n), hasAccuracy ? Double(correct) / Double(n) : nil)
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+// Each activation: its forward formula and its derivative, side by side. The derivative gets the input x and
+// the output y, and uses whichever is cheaper.
+extension Tensor {
+  /// 1 / (1 + e^-x), computed without overflow for large |x|.
+  public func sigmoid() -> Tensor {
+    Tensor.unaryOp(self, name: "sigmoid", forward: stableSigmoid, derivative: { _, y in y * (1 - y) })
+  }
+  /// tanh(x).
+  public func tanh() -> Tensor {
+    Tensor.unaryOp(self, name: "tanh", forward: Foundation.tanh, derivative: { _, y in 1 - y * y })
+  }
+  /// max(0, x) (derivative 0 at 0).
+  public func relu() -> Tensor {
+    Tensor.unaryOp(self, name: "relu", forward: { Swift.max(0, $0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+  }
+  /// x for x > 0, slope * x otherwise.
+  public func leakyRelu(slope: Float = 0.01) -> Tensor {
+    Tensor.unaryOp(self, name: "leakyRelu", forward: { $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope })
+  }
+  /// x for x > 0, alpha (e^x - 1) otherwise.
+  public func elu(alpha: Float = 1) -> Tensor {
+    Tensor.unaryOp(self, name: "elu", forward: { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }, derivative: { x, y in x > 0 ? 1 : y + alpha })
+  }
+  /// log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|).
+  public func softplus() -> Tensor {
+    Tensor.unaryOp(self, name: "softplus", forward: { Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }, derivative: { x, _ in stableSigmoid(x) })
+  }
+  /// x Φ(x) with the exact normal CDF Φ(x) = (1 + erf(x / √2)) / 2; derivative Φ(x) + x φ(x).
+  public func gelu() -> Tensor {
+    Tensor.unaryOp(self, name: "gelu", forward: { x in 0.5 * x * (1 + Foundation.erf(x / Float(2).squareRoot())) }, derivative: { x, _ in
+      let cdf = 0.5 * (1 + Foundation.erf(x / Float(2).squareRoot()))
+      let pdf = Foundation.exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
+      return cdf + x * pdf
+    })
+  }
+  /// x σ(x) (also called swish); derivative σ(x) (1 + x (1 - σ(x))).
+  public func silu() -> Tensor {
+    Tensor.unaryOp(self, name: "silu", forward: { $0 * stableSigmoid($0) }, derivative: { x, _ in
+      let s = stableSigmoid(x)
+      return s * (1 + x * (1 - s))
+    })
+  }
+}
+
+/// σ(x) without overflow: e^x / (1 + e^x) for negative x.
+@inline(__always)
+func stableSigmoid(_ x: Float) -> Float {
+  if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
+  let e = Foundation.exp(x)
+  return e / (1 + e)
+}

@@ -1,0 +1,200 @@
+import Foundation
+
+/// Sizes of a 2-D convolution or pooling window, checked once.
+public struct Window2D: Equatable, Sendable {
+  public let kernelHeight: Int, kernelWidth: Int
+  public let stride: Int
+  public let padding: Int
+
+  public init(kernel: Int, stride: Int = 1, padding: Int = 0) {
+    self.init(kernelHeight: kernel, kernelWidth: kernel, stride: stride, padding: padding)
+  }
+  public init(kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
+    self.kernelHeight = kernelHeight
+    self.kernelWidth = kernelWidth
+    self.stride = stride
+    self.padding = padding
+  }
+
+  /// The output height and width for an input of `height` x `width`, or an error naming `op`.
+  public func outputSize(height: Int, width: Int, op: String) throws -> (Int, Int) {
+    guard kernelHeight > 0, kernelWidth > 0 else { throw TensorError("\(op): the kernel must be at least 1x1, got \(kernelHeight)x\(kernelWidth)") }
+    guard stride > 0 else { throw TensorError("\(op): the stride must be at least 1, got \(stride)") }
+    guard padding >= 0 else { throw TensorError("\(op): the padding must be >= 0, got \(padding)") }
+    let ph = height + 2 * padding, pw = width + 2 * padding
+    guard kernelHeight <= ph, kernelWidth <= pw else {
+      throw TensorError("\(op): the \(kernelHeight)x\(kernelWidth) kernel is larger than the padded \(ph)x\(pw) input")
+    }
+    return ((ph - kernelHeight) / stride + 1, (pw - kernelWidth) / stride + 1)
+  }
+}
+
+/// Unfolds one image [C, H, W] into columns [C*KH*KW, OH*OW] (zeros where the window is in the padding).
+func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>) {
+  let plane = outHeight * outWidth
+  var row = 0
+  for c in 0..<channels {
+    for ki in 0..<w.kernelHeight {
+      for kj in 0..<w.kernelWidth {
+        let dst = cols + row * plane
+        for oi in 0..<outHeight {
+          let i = oi * w.stride - w.padding + ki
+          for oj in 0..<outWidth {
+            let j = oj * w.stride - w.padding + kj
+            dst[oi * outWidth + oj] = (i >= 0 && i < height && j >= 0 && j < width) ? x[(c * height + i) * width + j] : 0
+          }
+        }
+        row += 1
+      }
+    }
+  }
+}
+
+/// The adjoint of im2col: adds columns back into an image gradient.
+func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>) {
+  let plane = outHeight * outWidth
+  var row = 0
+  for c in 0..<channels {
+    for ki in 0..<w.kernelHeight {
+      for kj in 0..<w.kernelWidth {
+        let src = cols + row * plane
+        for oi in 0..<outHeight {
+          let i = oi * w.stride - w.padding + ki
+          guard i >= 0 && i < height else { continue }
+          for oj in 0..<outWidth {
+            let j = oj * w.stride - w.padding + kj
+            if j >= 0 && j < width { x[(c * height + i) * width + j] += src[oi * outWidth + oj] }
+          }
+        }
+        row += 1
+      }
+    }
+  }
+}
+
+extension Tensor {
+  /// 2-D convolution (cross-correlation, as every framework computes it) of an NCHW input [N, C, H, W] with
+  /// weights [F, C, KH, KW] and an optional bias [F]: output [N, F, OH, OW]. Computed as im2col + matrix
+  /// product per image.
+  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+    guard rank == 4 else { throw TensorError("conv2d: the input must be [batch, channels, height, width], got shape \(shape)") }
+    guard weight.rank == 4 else { throw TensorError("conv2d: the weight must be [filters, channels, kh, kw], got shape \(weight.shape)") }
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let (f, wc, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    guard wc == c else { throw TensorError.shapes("conv2d", shape, weight.shape, "do not match: the input has \(c) channels, the weight \(wc)") }
+    if let bias, bias.shape != [f] { throw TensorError.shapes("conv2d", weight.shape, bias.shape, "do not match: the bias needs shape [\(f)]") }
+    let win = Window2D(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+    let (oh, ow) = try win.outputSize(height: h, width: w, op: "conv2d")
+    let kdim = c * kh * kw, plane = oh * ow
+    var out = [Float](repeating: 0, count: n * f * plane)
+    var cols = [Float](repeating: 0, count: kdim * plane)
+    for b in 0..<n {
+      data.withUnsafeBufferPointer { x in
+        cols.withUnsafeMutableBufferPointer { col in
+          im2col(x.baseAddress! + b * c * h * w, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: col.baseAddress!)
+        }
+      }
+      gemm(weight.data, cols, m: f, n: plane, k: kdim, into: &out, cOffset: b * f * plane)
+      if let bias { for fi in 0..<f { for p in 0..<plane { out[(b * f + fi) * plane + p] += bias.data[fi] } } }
+    }
+    let input = self
+    return Tensor(result: out, shape: [n, f, oh, ow], op: "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
+      let g = o.grad!
+      var gx = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
+      var gw = [Float](repeating: 0, count: weight.count)
+      var gb = [Float](repeating: 0, count: f)
+      var cols = [Float](repeating: 0, count: kdim * plane)
+      var gcols = [Float](repeating: 0, count: kdim * plane)
+      for b in 0..<n {
+        if weight.requiresGrad {  // dW += dY_b cols^T
+          input.data.withUnsafeBufferPointer { x in
+            cols.withUnsafeMutableBufferPointer { col in
+              im2col(x.baseAddress! + b * c * h * w, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: col.baseAddress!)
+            }
+          }
+          gemm(g, cols, m: f, n: kdim, k: plane, transB: true, into: &gw, aOffset: b * f * plane)
+        }
+        if input.requiresGrad {  // dX_b = col2im(W^T dY_b)
+          for j in 0..<gcols.count { gcols[j] = 0 }
+          gemm(weight.data, g, m: kdim, n: plane, k: f, transA: true, into: &gcols, bOffset: b * f * plane)
+          gcols.withUnsafeBufferPointer { col in
+            gx.withUnsafeMutableBufferPointer { x in
+              col2im(col.baseAddress!, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: x.baseAddress! + b * c * h * w)
+            }
+          }
+        }
+        for fi in 0..<f { for p in 0..<plane { gb[fi] += g[(b * f + fi) * plane + p] } }
+      }
+      if input.requiresGrad { input.accumulate(gx) }
+      weight.accumulate(gw)
+      bias?.accumulate(gb)
+    }
+  }
+
+  /// Max pooling of NCHW input over `kernel` x `kernel` windows (stride defaults to the kernel); the
+  /// gradient goes to each window's first maximum.
+  public func maxPool2d(kernel: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
+    try pool(kernel: kernel, stride: stride ?? kernel, padding: padding, isMax: true)
+  }
+
+  /// Average pooling of NCHW input (padding counts as zeros in the average, as PyTorch's default).
+  public func avgPool2d(kernel: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
+    try pool(kernel: kernel, stride: stride ?? kernel, padding: padding, isMax: false)
+  }
+
+  private func pool(kernel: Int, stride: Int, padding: Int, isMax: Bool) throws -> Tensor {
+    let op = isMax ? "maxPool2d" : "avgPool2d"
+    guard rank == 4 else { throw TensorError("\(op): the input must be [batch, channels, height, width], got shape \(shape)") }
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let win = Window2D(kernel: kernel, stride: stride, padding: padding)
+    let (oh, ow) = try win.outputSize(height: h, width: w, op: op)
+    var out = [Float](repeating: 0, count: n * c * oh * ow)
+    var argmax = [Int](repeating: -1, count: isMax ? out.count : 0)
+    let area = Float(kernel * kernel)
+    for plane in 0..<(n * c) {
+      let base = plane * h * w
+      for oi in 0..<oh {
+        for oj in 0..<ow {
+          var best = -Float.infinity, bestIndex = -1, sum: Float = 0
+          for ki in 0..<kernel {
+            let i = oi * stride - padding + ki
+            guard i >= 0 && i < h else { continue }
+            for kj in 0..<kernel {
+              let j = oj * stride - padding + kj
+              guard j >= 0 && j < w else { continue }
+              let v = data[base + i * w + j]
+              if v > best || bestIndex < 0 { best = v; bestIndex = base + i * w + j }
+              sum += v
+            }
+          }
+          let o = (plane * oh + oi) * ow + oj
+          if isMax { out[o] = best; argmax[o] = bestIndex } else { out[o] = sum / area }
+        }
+      }
+    }
+    return Tensor(result: out, shape: [n, c, oh, ow], op: op).recording([self]) { [count] o in
+      let g = o.grad!
+      var gx = [Float](repeating: 0, count: count)
+      if isMax {
+        for k in 0..<g.count where argmax[k] >= 0 { gx[argmax[k]] += g[k] }
+      } else {
+        for plane in 0..<(n * c) {
+          for oi in 0..<oh {
+            for oj in 0..<ow {
+              let share = g[(plane * oh + oi) * ow + oj] / area
+              for ki in 0..<kernel {
+                let i = oi * stride - padding + ki
+                guard i >= 0 && i < h else { continue }
+                for kj in 0..<kernel {
+                  let j = oj * stride - padding + kj
+                  if j >= 0 && j < w { gx[plane * h * w + i * w + j] += share }
+                }
+              }
+            }
+          }
+        }
+      }
+      self.accumulate(gx)
+    }
+  }
+}

@@ -13,6 +13,7 @@ let package = Package(
     .library(name: "Plotting", targets: ["Plotting"]),
     .library(name: "Tensors", targets: ["Tensors"]),
     .library(name: "Networks", targets: ["Networks"]),
+    .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "FigureTesting", targets: ["FigureTesting"]),
   ],
   dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
     .target(name: "Plotting", dependencies: ["CCairo", "CPNG"], swiftSettings: cpuFlags),
     .target(name: "Tensors", swiftSettings: cpuFlags),
     .target(name: "Networks", dependencies: ["Tensors"], swiftSettings: cpuFlags),
+    .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo"], swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
 
@@ -46,7 +48,7 @@ let package = Package(
 
     // MARK: - Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
-    .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors"], swiftSettings: cpuFlags),
+    .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),
     .testTarget(
       name: "PlottingTests",
       dependencies: ["Plotting", "PlotGallery", "FigureTesting", "CCairo"],

@@ -32,9 +32,10 @@ let package = Package(
     .target(name: "CPNG", dependencies: ["CCairo"]),
 
     // MARK: - Libraries
-    .target(name: "Plotting", dependencies: ["CCairo", "CPNG"], swiftSettings: cpuFlags),
+    .target(name: "Support", swiftSettings: cpuFlags),
+    .target(name: "Plotting", dependencies: ["CCairo", "CPNG", "Support"], swiftSettings: cpuFlags),
     .target(name: "Tensors", swiftSettings: cpuFlags),
-    .target(name: "Networks", dependencies: ["Tensors"], swiftSettings: cpuFlags),
+    .target(name: "Networks", dependencies: ["Tensors", "Support"], swiftSettings: cpuFlags),
     .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo"], swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),

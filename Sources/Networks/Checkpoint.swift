@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensors
 
 /// Parameters saved as safetensors: an 8-byte little-endian header length, a JSON header of names, dtypes,
@@ -34,7 +35,7 @@ public enum Checkpoint {
       var le = t.data.map { $0.bitPattern.littleEndian }
       le.withUnsafeMutableBytes { file.append(contentsOf: $0) }
     }
-    try writeFileAtomically(file, to: path)
+    try writeAtomically(file, to: path)
   }
 
   /// Reads every tensor of a safetensors file, in the order of their data.
@@ -111,25 +112,5 @@ extension Sequential {
       throw Checkpoint.Error(description: "checkpoint \(path) has '\(extra)', which this model does not: it was saved from a different model")
     }
     for (name, p) in mine { p.data = loaded[name]!.data }
-  }
-}
-
-/// Temp file in the same folder, then rename: a killed run never leaves half a file.
-public func writeFileAtomically(_ data: Data, to path: String) throws {
-  let url = URL(fileURLWithPath: path)
-  let folder = url.deletingLastPathComponent()
-  do {
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  } catch {
-    throw Checkpoint.Error(description: "cannot write '\(path)': the folder \(folder.path) cannot be created")
-  }
-  let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-  guard FileManager.default.createFile(atPath: temp.path, contents: data) else {
-    throw Checkpoint.Error(description: "cannot write '\(path)': \(String(cString: strerror(errno)))")
-  }
-  guard rename(temp.path, url.path) == 0 else {
-    let reason = String(cString: strerror(errno))
-    try? FileManager.default.removeItem(at: temp)
-    throw Checkpoint.Error(description: "cannot write '\(path)': \(reason)")
   }
 }

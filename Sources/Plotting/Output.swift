@@ -1,6 +1,7 @@
 import CCairo
 import CPNG
 import Foundation
+import Support
 
 // MARK: - Rendering to bytes
 
@@ -158,34 +159,12 @@ func renumberSVGIds(_ svg: Data) -> Data {
 
 // MARK: - Writing files
 
-/// Writes `data` to `path` atomically: to a temporary file in the same folder, then renamed over the target,
-/// so a killed run never leaves half a file. Creates the folder if needed.
+/// Writes `data` to `path` atomically (temp file, then rename), creating the folder; failures become
+/// `PlotError.cannotWrite`.
 public func writeAtomically(_ data: Data, to path: String) throws {
-  let url = URL(fileURLWithPath: path)
-  let folder = url.deletingLastPathComponent()
-  let fm = FileManager.default
   do {
-    try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-  } catch {
-    throw PlotError.cannotWrite(path: path, reason: "the folder \(folder.path) cannot be created (\(reasonText(error)))")
+    try Support.writeAtomically(data, to: path)
+  } catch let e as FileWriteError {
+    throw PlotError.cannotWrite(path: e.path, reason: e.reason)
   }
-  let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-  guard fm.createFile(atPath: temp.path, contents: data) else {
-    let reason = String(cString: strerror(errno))
-    throw PlotError.cannotWrite(path: path, reason: reason)
-  }
-  guard rename(temp.path, url.path) == 0 else {
-    let reason = String(cString: strerror(errno))
-    try? fm.removeItem(at: temp)
-    throw PlotError.cannotWrite(path: path, reason: reason)
-  }
-}
-
-private func reasonText(_ error: Error) -> String {
-  let ns = error as NSError
-  if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-    return String(cString: strerror(Int32(underlying.code)))
-  }
-  if ns.domain == NSCocoaErrorDomain, ns.code == NSFileWriteNoPermissionError { return "permission denied" }
-  return ns.localizedDescription
 }

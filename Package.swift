@@ -6,6 +6,16 @@ import PackageDescription
 /// about 100x slower. `-march=x86-64-v3` reaches Swift code through the clang importer.
 let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 
+/// A lesson: an executable named after its folder in lessons/, with its README beside it.
+func lesson(_ name: String) -> Target {
+  .executableTarget(
+    name: name,
+    dependencies: ["LessonKit", "Plotting", "Tensors", "Networks", "Datasets", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+    path: "lessons/\(name)",
+    exclude: ["README.md"],
+    swiftSettings: cpuFlags)
+}
+
 let package = Package(
   name: "NeuralLessons",
   platforms: [.macOS(.v13)],
@@ -37,7 +47,11 @@ let package = Package(
     .target(name: "Tensors", swiftSettings: cpuFlags),
     .target(name: "Networks", dependencies: ["Tensors", "Support"], swiftSettings: cpuFlags),
     .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: cpuFlags),
-    .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo"], swiftSettings: cpuFlags),
+    .target(
+      name: "LessonKit",
+      dependencies: ["Plotting", "Tensors", "Networks", "Datasets", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: cpuFlags),
+    .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo", "Support"], swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
 
     // MARK: - Executables
@@ -46,6 +60,9 @@ let package = Package(
       dependencies: ["Plotting", "PlotGallery", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags
     ),
+
+    // MARK: - Lessons (each folder holds the program and its text)
+    lesson("01-neuron"),
 
     // MARK: - Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),

@@ -1,6 +1,7 @@
 import CCairo
 import Foundation
 import Plotting
+import Support
 
 /// Figure regression testing: compares rendered figures with baselines kept beside the tests.
 ///

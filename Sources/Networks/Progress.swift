@@ -6,11 +6,16 @@ import Foundation
 public final class ProgressPrinter {
   public enum Mode: Sendable { case automatic, terminal, plain, silent }
   let mode: Mode
+  /// Report every n-th epoch (and the last): small lessons train for hundreds of short epochs.
+  public var every: Int
   private var lastDraw: UInt64 = 0
+  private var current = 0
+  private var total = 0
   private let write: (String) -> Void
 
   /// `write` receives the text (default: standard output, flushed).
-  public init(mode: Mode = .automatic, write: ((String) -> Void)? = nil) {
+  public init(mode: Mode = .automatic, every: Int = 1, write: ((String) -> Void)? = nil) {
+    self.every = max(1, every)
     if mode == .automatic {
       self.mode = isatty(STDOUT_FILENO) != 0 ? .terminal : .plain
     } else {
@@ -21,13 +26,17 @@ public final class ProgressPrinter {
     }
   }
 
+  private var shows: Bool { current % every == 0 || current == total || current == 1 }
+
   func epochStarted(_ epoch: Int, of total: Int) {
-    if mode == .terminal { write("Epoch \(epoch)/\(total)\n") }
+    current = epoch
+    self.total = total
+    if mode == .terminal && shows { write("Epoch \(epoch)/\(total)\n") }
   }
 
   /// After each batch: redraws the bar on a terminal at most ten times a second (and at the last batch).
   func batchFinished(_ batch: Int, of total: Int, elapsed: Double, metrics: [(String, Double)]) {
-    guard mode == .terminal else { return }
+    guard mode == .terminal, shows else { return }
     let now = DispatchTime.now().uptimeNanoseconds
     guard batch == total || now - lastDraw > 100_000_000 else { return }
     lastDraw = now
@@ -44,6 +53,7 @@ public final class ProgressPrinter {
 
   /// At the end of an epoch, with every metric (validation included).
   func epochFinished(_ epoch: Int, of total: Int, batches: Int, elapsed: Double, metrics: [(String, Double)]) {
+    guard shows else { return }
     switch mode {
     case .terminal:
       write("\r\(batches)/\(batches) [\(String(repeating: "=", count: 30))] - \(Self.duration(elapsed)) \(Int((elapsed / Double(max(batches, 1)) * 1000).rounded()))ms/step" + Self.format(metrics) + "\u{1b}[K\n")

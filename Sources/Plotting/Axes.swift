@@ -106,6 +106,8 @@ public final class Axes: Panel {
   var frameless = false
   var colorbar: ColorbarSpec?
   private var nextColor = 0
+  /// Where the last render put the legend.
+  var chosenLegend: LegendPlacement?
 
   init() {}
 
@@ -398,6 +400,7 @@ public final class Axes: Panel {
       }
     }
     var box = rect(legend)
+    chosenLegend = legend
     if legend == .best {
       let points = items.flatMap { $0.footprint(f) }
       let candidates: [LegendPlacement] = [.upperRight, .upperLeft, .lowerLeft, .lowerRight, .centerRight, .centerLeft, .lowerCenter, .upperCenter]
@@ -408,6 +411,7 @@ public final class Axes: Panel {
         if count < bestCount {
           bestCount = count
           box = r
+          chosenLegend = c
         }
       }
     }

@@ -161,7 +161,7 @@ func renumberSVGIds(_ svg: Data) -> Data {
 
 /// Writes `data` to `path` atomically (temp file, then rename), creating the folder; failures become
 /// `PlotError.cannotWrite`.
-public func writeAtomically(_ data: Data, to path: String) throws {
+func writeAtomically(_ data: Data, to path: String) throws {
   do {
     try Support.writeAtomically(data, to: path)
   } catch let e as FileWriteError {

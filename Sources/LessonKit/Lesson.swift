@@ -1,0 +1,127 @@
+import Foundation
+import Plotting
+import Support
+
+/// Why a lesson stopped: one line saying what is wrong and what to do.
+public struct LessonError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+extension LessonError: LocalizedError {
+  public var errorDescription: String? { description }
+}
+
+/// What a running lesson shares: its output folder, the figures it wrote, its summary numbers and progress.
+///
+/// ```swift
+/// let lesson = try Lesson(name: "01-neuron", options: options)
+/// try lesson.save(figure, as: "loss")          // loss.png and loss.svg
+/// lesson.summary["final_loss"] = .number(0.12)
+/// try lesson.finish()                          // summary.json, atomically
+/// ```
+public final class Lesson {
+  public let name: String
+  public let options: LessonOptions
+  /// The output folder.
+  public let folder: String
+  /// Figure names written so far, in order.
+  public private(set) var figures: [String] = []
+  /// The key numbers, written to summary.json by `finish()`.
+  public var summary: [String: SummaryValue] = [:]
+  private let started = DispatchTime.now().uptimeNanoseconds
+
+  /// Checks that the output folder can be written before any work starts.
+  public init(name: String, options: LessonOptions) throws {
+    self.name = name
+    self.options = options
+    folder = options.out ?? "output/\(name)"
+    let probe = folder + "/.write-test-\(getpid())"
+    do {
+      try writeAtomically(Data(), to: probe)
+      try? FileManager.default.removeItem(atPath: probe)
+    } catch {
+      throw LessonError("the output folder '\(folder)' is not writable (\(error)); pick another with --out")
+    }
+    say("\(name): writing to \(folder)/\(options.quick ? " (quick mode)" : "")")
+  }
+
+  /// The lesson's random numbers, from `--seed` (and an offset for independent streams).
+  public func seed(_ offset: UInt64 = 0) -> UInt64 { options.seed &+ offset &* 0x9E37_79B9 }
+
+  /// Prints a progress line.
+  public func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+  }
+
+  /// Writes `figure` as `<name>.png` and/or `<name>.svg` in the output folder, and notes its name.
+  public func save(_ figure: Figure, as figureName: String) throws {
+    precondition(!figures.contains(figureName), "figure '\(figureName)' is written twice")
+    do {
+      try figure.save(to: folder + "/" + figureName, formats: options.formats)
+    } catch let error as PlotError {
+      throw LessonError("figure '\(figureName)': \(error)")
+    }
+    figures.append(figureName)
+    say("  figure \(figures.count): \(figureName) (\(options.formats.map(\.rawValue).joined(separator: ", ")))")
+  }
+
+  /// Writes summary.json (sorted keys, atomically) with the figures and the run's time, and says so.
+  public func finish() throws {
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    var all = summary
+    all["lesson"] = .text(name)
+    all["seed"] = .number(Double(options.seed))
+    all["quick"] = .bool(options.quick)
+    all["figures"] = .list(figures.map { .text($0) })
+    all["run_seconds"] = .number(seconds)
+    let json = SummaryValue.object(all).json(indent: 0) + "\n"
+    try writeAtomically(Data(json.utf8), to: folder + "/summary.json")
+    say(String(format: "\(name): done in %.1f s, %d figures and summary.json in \(folder)/", seconds, figures.count))
+  }
+}
+
+/// A value in summary.json.
+public indirect enum SummaryValue: Equatable {
+  case number(Double)
+  case text(String)
+  case bool(Bool)
+  case list([SummaryValue])
+  case object([String: SummaryValue])
+
+  /// A list of numbers.
+  public static func numbers<S: Sequence>(_ values: S) -> SummaryValue where S.Element: BinaryFloatingPoint {
+    .list(values.map { .number(Double($0)) })
+  }
+
+  /// JSON with sorted keys; numbers in full precision ("%.17g"); NaN and infinities as null.
+  func json(indent: Int) -> String {
+    let pad = String(repeating: "  ", count: indent + 1), end = String(repeating: "  ", count: indent)
+    switch self {
+    case .number(let v):
+      guard v.isFinite else { return "null" }
+      if v == v.rounded() && Swift.abs(v) < 1e15 { return String(Int64(v)) }
+      return String(format: "%.17g", v)
+    case .text(let s):
+      var out = "\""
+      for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+        default: out.unicodeScalars.append(u)
+        }
+      }
+      return out + "\""
+    case .bool(let b): return b ? "true" : "false"
+    case .list(let items):
+      if items.allSatisfy({ if case .number = $0 { return true } else { return false } }) {
+        return "[" + items.map { $0.json(indent: indent + 1) }.joined(separator: ", ") + "]"
+      }
+      return "[\n" + items.map { pad + $0.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"
+    case .object(let fields):
+      return "{\n" + fields.keys.sorted().map { pad + SummaryValue.text($0).json(indent: 0) + ": " + fields[$0]!.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)}"
+    }
+  }
+}

@@ -1,0 +1,161 @@
+// Lesson 1: a single neuron, y = σ(w·x + b), trained as logistic regression; and the problem it cannot solve.
+import ArgumentParser
+import Datasets
+import Foundation
+import LessonKit
+import Networks
+import Plotting
+import Tensors
+
+@main
+struct NeuronLesson: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "01-neuron",
+    abstract: "Lesson 1: one neuron, y = σ(w·x + b), trained as logistic regression; and why it cannot learn XOR.")
+
+  @OptionGroup var options: LessonOptions
+
+  @Option(name: .long, help: "Epochs of full-batch gradient descent (default: 300, or 60 with --quick).")
+  var epochs: Int?
+
+  @Option(name: .long, help: "Learning rate.")
+  var lr: Float = 0.5
+
+  func validate() throws {
+    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+  }
+
+  func run() throws {
+    let lesson = try Lesson(name: "01-neuron", options: options)
+    let epochs = self.epochs ?? (options.quick ? 60 : 300)
+    let count = options.quick ? 60 : 200
+
+    // MARK: Logistic regression on two blobs
+    let blobs = try Toy2D.blobs(count: count, centers: [(-1.2, -0.8), (1.2, 0.8)], spread: 0.75, seed: lesson.seed(1))
+    var rng = SeededGenerator(seed: lesson.seed(2))
+    let neuron = Sequential([try Dense(2, 1, initializer: .normal(std: 1), rng: &rng)])
+    let dense = neuron.layers[0] as! Dense
+    let before = (w: dense.weight.data, b: dense.bias.data[0])
+    let beforeGrid = try regions(neuron, blobs)
+    lesson.say("Training one neuron on two blobs (\(count) points, \(epochs) epochs, lr \(lr))")
+    let trainer = Trainer(
+      loss: .binaryCrossEntropyWithLogits, optimizer: try SGD(neuron.parameters, learningRate: lr), epochs: epochs,
+      batchSize: count, seed: lesson.seed(3), progress: ProgressPrinter(every: max(1, epochs / 5)))
+    let history = try trainer.fit(neuron, x: blobs.x, y: blobs.targets)
+    let after = (w: dense.weight.data, b: dense.bias.data[0])
+
+    // MARK: The same neuron on XOR
+    let xor = try Toy2D.xor(copies: options.quick ? 10 : 25, noise: 0.2, seed: lesson.seed(4))
+    var rng2 = SeededGenerator(seed: lesson.seed(5))
+    let xorNeuron = Sequential([try Dense(2, 1, initializer: .normal(std: 1), rng: &rng2)])
+    lesson.say("Training the same neuron on XOR (\(xor.labels.count) points)")
+    let xorTrainer = Trainer(
+      loss: .binaryCrossEntropyWithLogits, optimizer: try SGD(xorNeuron.parameters, learningRate: lr), epochs: epochs,
+      batchSize: xor.labels.count, seed: lesson.seed(6), progress: ProgressPrinter(every: max(1, epochs / 5)))
+    let xorHistory = try xorTrainer.fit(xorNeuron, x: xor.x, y: xor.targets)
+
+    // MARK: Figures
+    try lesson.save(diagram(w: after.w, b: after.b, sample: (Float(blobs.xs[count - 1]), Float(blobs.ys[count - 1]))), as: "neuron-diagram")
+
+    let fig = Figure(width: 1000, height: 480, columns: 2, title: "One neuron on two blobs: the line w·x + b = 0")
+    for (i, (state, grid, name)) in [(before, beforeGrid, "before training"), (after, try regions(neuron, blobs), "after \(epochs) epochs")].enumerated() {
+      let ax = fig.axes(0, i)
+      ax.title = name
+      ax.xLabel = "x₁"
+      ax.yLabel = "x₂"
+      let (xr, yr) = Lesson.extent(of: blobs)
+      ax.decisionRegions(grid, rows: 100, columns: 100, x: xr, y: yr)
+      let line = boundary(w: state.w, b: state.b, x: xr, y: yr)
+      ax.line(line.0, line.1, label: "w·x + b = 0", color: .ink, width: 2)
+      ax.scatter(blobs.xs, blobs.ys, classes: blobs.labels, classNames: ["class 0", "class 1"], size: 6)
+      ax.xLimits = xr
+      ax.yLimits = yr
+      ax.equalAspect = true
+    }
+    try lesson.save(fig, as: "blobs-before-after")
+
+    let lossFig = Figure(width: 700, height: 420)
+    let la = lossFig.axes
+    la.title = String(format: "Binary cross-entropy while training (final accuracy %.0f%%)", 100 * (history.trainAccuracy.last! ?? 0))
+    la.xLabel = "epoch"
+    la.yLabel = "loss"
+    la.line((1...history.epochs).map(Double.init), history.trainLoss, label: "training loss")
+    la.legend = .none
+    try lesson.save(lossFig, as: "blobs-loss")
+
+    let xfig = Figure(width: 1000, height: 460, columns: 2, title: "The same neuron on XOR: no line separates the classes")
+    let xa = xfig.axes(0, 0)
+    xa.title = "the best line it finds"
+    xa.xLabel = "x₁"
+    xa.yLabel = "x₂"
+    try Lesson.drawDecision(xa, data: xor, probability: Lesson.sigmoidOutput(xorNeuron))
+    let xd = xorNeuron.layers[0] as! Dense
+    let (xr, yr) = Lesson.extent(of: xor)
+    let xl = boundary(w: xd.weight.data, b: xd.bias.data[0], x: xr, y: yr)
+    xa.line(xl.0, xl.1, color: .ink, width: 2)
+    xa.xLimits = xr
+    xa.yLimits = yr
+    let xb = xfig.axes(0, 1)
+    xb.title = "its loss stalls near ln 2"
+    xb.xLabel = "epoch"
+    xb.yLabel = "binary cross-entropy"
+    xb.line((1...xorHistory.epochs).map(Double.init), xorHistory.trainLoss, label: "XOR loss")
+    xb.horizontalLine(at: log(2), label: "ln 2 = 0.693 (guessing)")
+    try lesson.save(xfig, as: "xor")
+
+    lesson.summary = [
+      "blobs_final_loss": .number(history.trainLoss.last!),
+      "blobs_accuracy": .number(history.trainAccuracy.last! ?? 0),
+      "w": .numbers(after.w),
+      "b": .number(Double(after.b)),
+      "xor_final_loss": .number(xorHistory.trainLoss.last!),
+      "xor_accuracy": .number(xorHistory.trainAccuracy.last! ?? 0),
+      "parameters": .number(Double(neuron.parameterCount)),
+      "epochs": .number(Double(epochs)),
+      "train_seconds": .number(history.epochSeconds.reduce(0, +) + xorHistory.epochSeconds.reduce(0, +)),
+    ]
+    try lesson.finish()
+  }
+
+  /// P(class 1) over the blobs' extent.
+  func regions(_ model: Sequential, _ data: PointSet) throws -> [Double] {
+    let (xr, yr) = Lesson.extent(of: data)
+    return try Lesson.probabilityGrid(x: xr, y: yr, resolution: 100, probability: Lesson.sigmoidOutput(model))
+  }
+
+  /// Two points of the line w₁x₁ + w₂x₂ + b = 0 across the extent (vertical if w₂ is 0).
+  func boundary(w: [Float], b: Float, x: ClosedRange<Double>, y: ClosedRange<Double>) -> ([Double], [Double]) {
+    let w1 = Double(w[0]), w2 = Double(w[1]), bb = Double(b)
+    if Swift.abs(w2) < 1e-9 {
+      let x0 = -bb / w1
+      return ([x0, x0], [y.lowerBound, y.upperBound])
+    }
+    let xs = [x.lowerBound, x.upperBound]
+    return (xs, xs.map { -(w1 * $0 + bb) / w2 })
+  }
+
+  /// The neuron with its trained numbers for one input.
+  func diagram(w: [Float], b: Float, sample: (Float, Float)) -> Figure {
+    let z = w[0] * sample.0 + w[1] * sample.1 + b
+    let y = 1 / (1 + exp(-z))
+    let fig = Figure(width: 860, height: 380)
+    let d = fig.diagram()
+    d.title = "One neuron: y = σ(w₁x₁ + w₂x₂ + b), with the trained weights and one input"
+    let maxW = Double(max(Swift.abs(w[0]), Swift.abs(w[1])))
+    let x1 = d.circle(at: Point(0, 0), radius: 0.5, label: "x₁", sublabel: String(format: "%.2f", sample.0), fill: Color(hex: 0xdbe9f6))
+    let x2 = d.circle(at: Point(0, 2.4), radius: 0.5, label: "x₂", sublabel: String(format: "%.2f", sample.1), fill: Color(hex: 0xdbe9f6))
+    let bias = d.circle(at: Point(2.2, 3.3), radius: 0.42, label: "b", sublabel: String(format: "%.2f", b), fill: Color(hex: 0xeeeeee))
+    let sum = d.box(at: Point(3.8, 1.2), width: 2.0, height: 1.3, label: "z = w·x + b", sublabel: String(format: "%.2f", z), fill: Color(hex: 0xf2f2f2))
+    let act = d.box(at: Point(6.6, 1.2), width: 1.7, height: 1.3, label: "σ(z)", sublabel: String(format: "%.2f", y), fill: Color(hex: 0xfde0c5))
+    let out = d.circle(at: Point(9.0, 1.2), radius: 0.55, label: "ŷ", sublabel: String(format: "%.2f", y), fill: .white)
+    d.connect(x1, sum, value: Double(w[0]), maxMagnitude: maxW, curved: true, arrow: true, label: String(format: "w₁ = %.2f", w[0]))
+    d.connect(x2, sum, value: Double(w[1]), maxMagnitude: maxW, curved: true, arrow: true, label: String(format: "w₂ = %.2f", w[1]))
+    d.connect(bias, sum, arrow: true)
+    d.connect(sum, act, arrow: true)
+    d.connect(act, out, arrow: true)
+    d.text(y >= 0.5 ? "ŷ ≥ 0.5: class 1 (blue)" : "ŷ < 0.5: class 0 (orange)", at: Point(9.0, 2.3), size: 12, color: .mutedInk)
+    d.text("edge colour and width: the weight's sign and size", at: Point(6.6, 3.3), size: 11, color: .mutedInk)
+    return fig
+  }
+}

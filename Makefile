@@ -6,11 +6,21 @@ APT_PACKAGES := libcairo2-dev libpng-dev libfreetype-dev pkg-config fonts-dejavu
 RELEASE := .build/release
 SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
 
-.DEFAULT_GOAL := all
-.PHONY: all setup build test gallery clean help
+LESSONS := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
+# What every lesson's output depends on besides its own folder: the shared libraries.
+LIBRARY_SOURCES := $(shell find Sources/LessonKit Sources/Plotting Sources/Tensors Sources/Networks Sources/Datasets Sources/Support Sources/CCairo Sources/CPNG -type f) Package.swift
 
-## all: set up, build in release, render the gallery (the course grows here as lessons land)
-all: setup build gallery
+.DEFAULT_GOAL := all
+.PHONY: all setup build test gallery lessons clean help
+
+## all: set up, build in release, run every lesson, render the gallery
+all: setup build lessons gallery
+
+## lessons: run every lesson into output/<lesson>/ (only those whose code or text changed)
+lessons: $(foreach l,$(LESSONS),output/$(l)/summary.json)
+
+output/%/summary.json: lessons/%/main.swift lessons/%/README.md $(LIBRARY_SOURCES) | build
+	$(RELEASE)/$* --out output/$*
 
 ## setup: install the system packages that are missing (apt-get as root; otherwise print the command)
 setup:

@@ -63,8 +63,15 @@ let package = Package(
 
     // MARK: - Lessons (each folder holds the program and its text)
     lesson("01-neuron"),
+    lesson("02-activations"),
+    lesson("03-loss-functions"),
 
     // MARK: - Tests
+    .testTarget(
+      name: "LessonTests",
+      dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions"],
+      exclude: ["Baselines"],
+      swiftSettings: cpuFlags),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),
     .testTarget(

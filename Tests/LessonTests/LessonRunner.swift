@@ -1,0 +1,70 @@
+import FigureTesting
+import Foundation
+import XCTest
+
+/// Runs a lesson's executable (built by `swift test` beside the tests) and reads what it wrote.
+struct LessonRun {
+  let name: String
+  let folder: String
+  let status: Int32
+  let output: String
+  let errorOutput: String
+
+  /// The folder holding the built executables.
+  static var productsDirectory: URL { Bundle.main.bundleURL }
+
+  static func run(_ name: String, _ arguments: [String], folder: String? = nil) throws -> LessonRun {
+    let out = folder ?? NSTemporaryDirectory() + "/neural-lessons-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let p = Process()
+    p.executableURL = productsDirectory.appendingPathComponent(name)
+    p.arguments = arguments.contains("--out") ? arguments : arguments + ["--out", out]
+    let stdout = Pipe(), stderr = Pipe()
+    p.standardOutput = stdout
+    p.standardError = stderr
+    try p.run()
+    let o = stdout.fileHandleForReading.readDataToEndOfFile()
+    let e = stderr.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return LessonRun(name: name, folder: out, status: p.terminationStatus, output: String(decoding: o, as: UTF8.self), errorOutput: String(decoding: e, as: UTF8.self))
+  }
+
+  /// summary.json as a dictionary.
+  func summary() throws -> [String: Any] {
+    let data = try XCTUnwrap(FileManager.default.contents(atPath: folder + "/summary.json"), "\(name) wrote no summary.json")
+    return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+  }
+
+  func figures() throws -> [String] { try XCTUnwrap(try summary()["figures"] as? [String]) }
+
+  /// Every figure exists as a decodable PNG whose size matches its SVG's.
+  func checkFigureFiles(file: StaticString = #filePath, line: UInt = #line) throws {
+    for fig in try figures() {
+      let png = try XCTUnwrap(FileManager.default.contents(atPath: "\(folder)/\(fig).png"), "\(fig).png missing", file: file, line: line)
+      let svg = String(decoding: try XCTUnwrap(FileManager.default.contents(atPath: "\(folder)/\(fig).svg"), "\(fig).svg missing", file: file, line: line), as: UTF8.self)
+      let image = try FigureBaseline.decodePNG(png, what: "\(fig).png")
+      XCTAssert(svg.hasPrefix("<?xml") && svg.contains("</svg>"), "\(fig).svg is not a whole SVG document", file: file, line: line)
+      XCTAssert(svg.contains("width=\"\(image.width)px\" height=\"\(image.height)px\""), "\(fig): the PNG is \(image.width)x\(image.height) but the SVG says otherwise", file: file, line: line)
+      XCTAssertGreaterThan(image.width, 200, file: file, line: line)
+      // Not a blank picture: more than one colour.
+      XCTAssertGreaterThan(Set(stride(from: 0, to: image.pixels.count, by: 97).map { image.pixels[$0] }).count, 3, "\(fig).png looks blank", file: file, line: line)
+    }
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".tmp-") }
+    XCTAssertEqual(leftovers, [], "temporary files left behind", file: file, line: line)
+  }
+
+  /// The figures the lesson's README shows, as `![caption](name.svg)`.
+  static func readmeFigures(_ name: String) throws -> [String] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let text = try String(contentsOf: root.appendingPathComponent("lessons/\(name)/README.md"), encoding: .utf8)
+    let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([A-Za-z0-9_-]+)\.svg\)"#)
+    return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) }
+  }
+
+  func checkBaseline(_ figure: String, tolerance: Double = 0, file: StaticString = #filePath) throws {
+    let png = try XCTUnwrap(FileManager.default.contents(atPath: "\(folder)/\(figure).png"))
+    let baseline = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Baselines/png/\(name)-\(figure).png").path
+    try FigureBaseline.check(png, format: .png, baseline: baseline, name: "\(name)-\(figure)", tolerance: tolerance)
+  }
+
+  func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}

@@ -44,7 +44,11 @@ let package = Package(
     // MARK: - Libraries
     .target(name: "Support", swiftSettings: cpuFlags),
     .target(name: "Plotting", dependencies: ["CCairo", "CPNG", "Support"], swiftSettings: cpuFlags),
-    .target(name: "Tensors", swiftSettings: cpuFlags),
+    .target(name: "Tensors", dependencies: ["CCPU", "KernelsAVX512"], swiftSettings: cpuFlags),
+    // Processor features, read at run time to pick a GEMM micro-kernel.
+    .target(name: "CCPU"),
+    // The AVX-512 micro-kernel, compiled for x86-64-v4 and called only where the processor has AVX-512.
+    .target(name: "KernelsAVX512", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]),
     .target(name: "Networks", dependencies: ["Tensors", "Support"], swiftSettings: cpuFlags),
     .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .target(
@@ -60,6 +64,11 @@ let package = Package(
       dependencies: ["Plotting", "PlotGallery", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags
     ),
+
+    .executableTarget(
+      name: "bench",
+      dependencies: ["Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: cpuFlags),
 
     // MARK: - Lessons (each folder holds the program and its text)
     lesson("01-neuron"),

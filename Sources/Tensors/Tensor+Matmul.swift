@@ -1,28 +1,13 @@
 import Foundation
 
-/// C[m x n] += op(A) op(B) for row-major A, B, with op = transpose when asked: the plain reference loop
-/// (i-k-j order, which the compiler vectorises). The fast kernels issue replaces what calls it.
-func gemmReference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                   m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
-  for i in 0..<m {
-    for p in 0..<k {
-      let av = transA ? a[p * m + i] : a[i * k + p]
-      if av == 0 { continue }
-      if transB {
-        for j in 0..<n { c[i * n + j] += av * b[j * k + p] }
-      } else {
-        let row = b + p * n
-        for j in 0..<n { c[i * n + j] += av * row[j] }
-      }
-    }
-  }
-}
-
+/// c[m x n] += op(a) op(b) for row-major operands at the given offsets, through the fast GEMM.
 func gemm(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, into c: inout [Float], cOffset: Int = 0, aOffset: Int = 0, bOffset: Int = 0) {
   a.withUnsafeBufferPointer { pa in
     b.withUnsafeBufferPointer { pb in
       c.withUnsafeMutableBufferPointer { pc in
-        gemmReference(pa.baseAddress! + aOffset, pb.baseAddress! + bOffset, pc.baseAddress! + cOffset, m: m, n: n, k: k, transA: transA, transB: transB)
+        GEMM.multiply(
+          m: m, n: n, k: k, a: pa.baseAddress! + aOffset, lda: transA ? m : k, transA: transA,
+          b: pb.baseAddress! + bOffset, ldb: transB ? k : n, transB: transB, beta: 1, c: pc.baseAddress! + cOffset, ldc: n)
       }
     }
   }

@@ -1,0 +1,63 @@
+// Compiled for x86-64-v4 (AVX-512): call only after checking that the processor has it (nl_cpu_has_avx512).
+
+/// The 12 x 32 tile of C += (12 x kc panel of A)(kc x 32 panel of B), in twenty-four SIMD16 accumulators.
+/// `a` holds 12 values per step, `b` 32 (two SIMD16) per step; `rows` and `columns` trim an edge tile.
+public func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+  var acc = (
+    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+  var ap = a
+  var bp = UnsafeRawPointer(b)
+  for _ in 0..<kc {
+    let b0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    var v = SIMD16<Float>(repeating: ap[0])
+    acc.0 = acc.0.addingProduct(v, b0); acc.1 = acc.1.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[1])
+    acc.2 = acc.2.addingProduct(v, b0); acc.3 = acc.3.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[2])
+    acc.4 = acc.4.addingProduct(v, b0); acc.5 = acc.5.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[3])
+    acc.6 = acc.6.addingProduct(v, b0); acc.7 = acc.7.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[4])
+    acc.8 = acc.8.addingProduct(v, b0); acc.9 = acc.9.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[5])
+    acc.10 = acc.10.addingProduct(v, b0); acc.11 = acc.11.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[6])
+    acc.12 = acc.12.addingProduct(v, b0); acc.13 = acc.13.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[7])
+    acc.14 = acc.14.addingProduct(v, b0); acc.15 = acc.15.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[8])
+    acc.16 = acc.16.addingProduct(v, b0); acc.17 = acc.17.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[9])
+    acc.18 = acc.18.addingProduct(v, b0); acc.19 = acc.19.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[10])
+    acc.20 = acc.20.addingProduct(v, b0); acc.21 = acc.21.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[11])
+    acc.22 = acc.22.addingProduct(v, b0); acc.23 = acc.23.addingProduct(v, b1)
+    ap += 12
+    bp += 128
+  }
+  if rows == 12 && columns == 32 {
+    add(c, acc.0, acc.1); add(c + ldc, acc.2, acc.3); add(c + 2 * ldc, acc.4, acc.5)
+    add(c + 3 * ldc, acc.6, acc.7); add(c + 4 * ldc, acc.8, acc.9); add(c + 5 * ldc, acc.10, acc.11)
+    add(c + 6 * ldc, acc.12, acc.13); add(c + 7 * ldc, acc.14, acc.15); add(c + 8 * ldc, acc.16, acc.17)
+    add(c + 9 * ldc, acc.18, acc.19); add(c + 10 * ldc, acc.20, acc.21); add(c + 11 * ldc, acc.22, acc.23)
+  } else {
+    withUnsafeBytes(of: &acc) { raw in
+      let tile = raw.bindMemory(to: Float.self)
+      for r in 0..<rows {
+        for q in 0..<columns { c[r * ldc + q] += tile[r * 32 + q] }
+      }
+    }
+  }
+}
+
+@inline(__always)
+func add(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
+  let row = UnsafeMutableRawPointer(c)
+  row.storeBytes(of: row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self) + lo, toByteOffset: 0, as: SIMD16<Float>.self)
+  row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + hi, toByteOffset: 64, as: SIMD16<Float>.self)
+}

@@ -1,0 +1,79 @@
+@testable import Tensors
+import XCTest
+
+/// The fast GEMM against the naive triple loop, on random and awkward shapes, and its determinism.
+final class GEMMTests: XCTestCase {
+  func random(_ n: Int, _ rng: inout SeededGenerator) -> [Float] { (0..<n).map { _ in rng.uniform(in: -1...1) } }
+
+  /// Every micro-kernel this processor can run.
+  var kernels: [GEMM.Kernel] { GEMM.kernel.name == GEMM.avx512.name ? [GEMM.avx2, GEMM.avx512] : [GEMM.avx2] }
+
+  func check(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Float = 0, threads: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
+    for kernel in kernels { check(m: m, n: n, k: k, transA: transA, transB: transB, beta: beta, threads: threads, kernel: kernel, file: file, line: line) }
+  }
+
+  func check(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Float, threads: Int, kernel: GEMM.Kernel, file: StaticString, line: UInt) {
+    var rng = SeededGenerator(seed: UInt64(m * 1_000_003 + n * 1009 + k))
+    let a = random(m * k, &rng), b = random(k * n, &rng), c0 = random(m * n, &rng)
+    var fast = c0, slow = [Float](repeating: 0, count: m * n)
+    let lda = transA ? m : k, ldb = transB ? k : n
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        fast.withUnsafeMutableBufferPointer { pc in
+          GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, transA: transA, b: pb.baseAddress!, ldb: ldb, transB: transB, beta: beta, c: pc.baseAddress!, ldc: n, threads: threads, kernel: kernel)
+        }
+        slow.withUnsafeMutableBufferPointer { pc in
+          GEMM.naive(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, transA: transA, b: pb.baseAddress!, ldb: ldb, transB: transB, c: pc.baseAddress!, ldc: n)
+        }
+      }
+    }
+    var worst: Float = 0
+    for i in 0..<(m * n) {
+      let expected = slow[i] + beta * c0[i]
+      worst = max(worst, abs(fast[i] - expected) / max(1, abs(expected)))
+    }
+    XCTAssertLessThan(worst, 1e-5 * Float(max(k, 1)).squareRoot(), "\(kernel.name) \(m)x\(n)x\(k) transA \(transA) transB \(transB) beta \(beta)", file: file, line: line)
+  }
+
+  func testEdgeShapes() {
+    let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 17, 3), (7, 1, 5), (6, 16, 1), (13, 31, 7), (97, 89, 101), (5, 300, 2), (300, 5, 2), (2, 3, 700), (121, 35, 257), (64, 64, 64)]
+    for (m, n, k) in shapes {
+      for transA in [false, true] {
+        for transB in [false, true] { check(m: m, n: n, k: k, transA: transA, transB: transB) }
+      }
+    }
+  }
+
+  func testRandomShapesAndBeta() {
+    var rng = SeededGenerator(seed: 99)
+    for _ in 0..<12 {
+      let m = 1 + Int(rng.next() % 150), n = 1 + Int(rng.next() % 150), k = 1 + Int(rng.next() % 300)
+      check(m: m, n: n, k: k, transA: rng.next() % 2 == 0, transB: rng.next() % 2 == 0, beta: [0, 1, 0.5][Int(rng.next() % 3)])
+    }
+  }
+
+  func testLargeEnoughToSplitAcrossThreads() {
+    check(m: 130, n: 260, k: 300, transA: false, transB: false)
+    check(m: 260, n: 100, k: 290, transA: true, transB: true)
+  }
+
+  func testSameResultWithOneOrTwoThreads() {
+    var rng = SeededGenerator(seed: 5)
+    let (m, n, k) = (150, 270, 300)
+    let a = random(m * k, &rng), b = random(k * n, &rng)
+    func run(_ threads: Int, _ kernel: GEMM.Kernel) -> [Float] {
+      var c = [Float](repeating: 0, count: m * n)
+      a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+        GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: 0, c: pc.baseAddress!, ldc: n, threads: threads, kernel: kernel)
+      } } }
+      return c
+    }
+    let one = run(1, GEMM.avx2)
+    for kernel in kernels {
+      // Every element is accumulated in the same order whatever the split and the kernel: identical bits.
+      XCTAssertEqual(one.map(\.bitPattern), run(1, kernel).map(\.bitPattern), kernel.name)
+      XCTAssertEqual(one.map(\.bitPattern), run(2, kernel).map(\.bitPattern), kernel.name)
+      XCTAssertEqual(one.map(\.bitPattern), run(3, kernel).map(\.bitPattern), kernel.name)
+    }
+  }
+}

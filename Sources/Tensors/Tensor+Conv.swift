@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Sizes of a 2-D convolution or pooling window, checked once.
@@ -29,9 +30,10 @@ public struct Window2D: Equatable, Sendable {
   }
 }
 
-/// Unfolds one image [C, H, W] into columns [C*KH*KW, OH*OW] (zeros where the window is in the padding).
-func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>) {
-  let plane = outHeight * outWidth
+/// Unfolds one image [C, H, W] into columns: row r = (c, ki, kj) of the window, OH*OW values, `rowStride`
+/// apart (zeros where the window is in the padding).
+func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+  let plane = rowStride ?? outHeight * outWidth
   var row = 0
   for c in 0..<channels {
     for ki in 0..<w.kernelHeight {
@@ -51,8 +53,8 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, w
 }
 
 /// The adjoint of im2col: adds columns back into an image gradient.
-func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>) {
-  let plane = outHeight * outWidth
+func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+  let plane = rowStride ?? outHeight * outWidth
   var row = 0
   for c in 0..<channels {
     for ki in 0..<w.kernelHeight {
@@ -72,10 +74,39 @@ func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int
   }
 }
 
+/// Runs `body(i)` for i in 0..<count, spread over the GEMM's threads in contiguous chunks. Each i must
+/// write only its own outputs, so the result does not depend on the thread count.
+func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+  let parts = min(GEMM.threads, count)
+  if parts <= 1 {
+    for i in 0..<count { body(i) }
+    return
+  }
+  withoutActuallyEscaping(body) { body in
+    let box = UncheckedSendable(body)
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+      for i in (count * p / parts)..<(count * (p + 1) / parts) { box.value(i) }
+    }
+  }
+}
+
+struct UncheckedSendable<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
+
+/// A pointer that may cross into `parallelFor`'s closures (each iteration touches its own part).
+struct SharedPointer<T>: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<T>
+}
+
 extension Tensor {
   /// 2-D convolution (cross-correlation, as every framework computes it) of an NCHW input [N, C, H, W] with
-  /// weights [F, C, KH, KW] and an optional bias [F]: output [N, F, OH, OW]. Computed as im2col + matrix
-  /// product per image.
+  /// weights [F, C, KH, KW] and an optional bias [F]: output [N, F, OH, OW].
+  ///
+  /// The whole batch is unfolded into one matrix of columns [C*KH*KW, N*OH*OW] (im2col), so each pass is
+  /// one large matrix product: forward W cols, weight gradient dY colsᵀ, input gradient Wᵀ dY folded back
+  /// with col2im.
   public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
     guard rank == 4 else { throw TensorError("conv2d: the input must be [batch, channels, height, width], got shape \(shape)") }
     guard weight.rank == 4 else { throw TensorError("conv2d: the weight must be [filters, channels, kh, kw], got shape \(weight.shape)") }
@@ -85,49 +116,96 @@ extension Tensor {
     if let bias, bias.shape != [f] { throw TensorError.shapes("conv2d", weight.shape, bias.shape, "do not match: the bias needs shape [\(f)]") }
     let win = Window2D(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     let (oh, ow) = try win.outputSize(height: h, width: w, op: "conv2d")
-    let kdim = c * kh * kw, plane = oh * ow
-    var out = [Float](repeating: 0, count: n * f * plane)
-    var cols = [Float](repeating: 0, count: kdim * plane)
-    for b in 0..<n {
-      data.withUnsafeBufferPointer { x in
-        cols.withUnsafeMutableBufferPointer { col in
-          im2col(x.baseAddress! + b * c * h * w, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: col.baseAddress!)
+    let kdim = c * kh * kw, plane = oh * ow, columns = n * plane
+    let image = c * h * w
+
+    // cols[r, b*plane + p]
+    var cols = [Float](repeating: 0, count: kdim * columns)
+    data.withUnsafeBufferPointer { x in
+      cols.withUnsafeMutableBufferPointer { col in
+        let xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: x.baseAddress!)), cs = SharedPointer(pointer: col.baseAddress!)
+        parallelFor(n) { b in
+          im2col(xs.pointer + b * image, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: cs.pointer + b * plane, rowStride: columns)
         }
       }
-      gemm(weight.data, cols, m: f, n: plane, k: kdim, into: &out, cOffset: b * f * plane)
-      if let bias { for fi in 0..<f { for p in 0..<plane { out[(b * f + fi) * plane + p] += bias.data[fi] } } }
+    }
+    // y[f, b*plane + p] = W cols
+    var y = [Float](repeating: 0, count: f * columns)
+    weight.data.withUnsafeBufferPointer { pw in
+      cols.withUnsafeBufferPointer { pc in
+        y.withUnsafeMutableBufferPointer { py in
+          GEMM.multiply(m: f, n: columns, k: kdim, a: pw.baseAddress!, lda: kdim, b: pc.baseAddress!, ldb: columns, c: py.baseAddress!, ldc: columns)
+        }
+      }
+    }
+    // out[b, f, p] = y[f, b*plane + p] + bias[f]
+    var out = [Float](repeating: 0, count: n * f * plane)
+    let biasValues = bias?.data ?? [Float](repeating: 0, count: f)
+    y.withUnsafeBufferPointer { py in
+      out.withUnsafeMutableBufferPointer { po in
+        let ys = SharedPointer(pointer: UnsafeMutablePointer(mutating: py.baseAddress!)), os = SharedPointer(pointer: po.baseAddress!)
+        parallelFor(n) { b in
+          for fi in 0..<f {
+            let src = ys.pointer + fi * columns + b * plane, dst = os.pointer + (b * f + fi) * plane
+            let bv = biasValues[fi]
+            for p in 0..<plane { dst[p] = src[p] + bv }
+          }
+        }
+      }
     }
     let input = self
     return Tensor(result: out, shape: [n, f, oh, ow], op: "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
       let g = o.grad!
-      var gx = [Float](repeating: 0, count: input.requiresGrad ? input.count : 0)
-      var gw = [Float](repeating: 0, count: weight.count)
-      var gb = [Float](repeating: 0, count: f)
-      var cols = [Float](repeating: 0, count: kdim * plane)
-      var gcols = [Float](repeating: 0, count: kdim * plane)
-      for b in 0..<n {
-        if weight.requiresGrad {  // dW += dY_b cols^T
-          input.data.withUnsafeBufferPointer { x in
-            cols.withUnsafeMutableBufferPointer { col in
-              im2col(x.baseAddress! + b * c * h * w, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: col.baseAddress!)
-            }
-          }
-          gemm(g, cols, m: f, n: kdim, k: plane, transB: true, into: &gw, aOffset: b * f * plane)
-        }
-        if input.requiresGrad {  // dX_b = col2im(W^T dY_b)
-          for j in 0..<gcols.count { gcols[j] = 0 }
-          gemm(weight.data, g, m: kdim, n: plane, k: f, transA: true, into: &gcols, bOffset: b * f * plane)
-          gcols.withUnsafeBufferPointer { col in
-            gx.withUnsafeMutableBufferPointer { x in
-              col2im(col.baseAddress!, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: x.baseAddress! + b * c * h * w)
-            }
+      // dy[f, b*plane + p] = g[b, f, p]
+      var dy = [Float](repeating: 0, count: f * columns)
+      g.withUnsafeBufferPointer { pg in
+        dy.withUnsafeMutableBufferPointer { pd in
+          let gs = SharedPointer(pointer: UnsafeMutablePointer(mutating: pg.baseAddress!)), ds = SharedPointer(pointer: pd.baseAddress!)
+          parallelFor(f) { fi in
+            for b in 0..<n { (ds.pointer + fi * columns + b * plane).update(from: gs.pointer + (b * f + fi) * plane, count: plane) }
           }
         }
-        for fi in 0..<f { for p in 0..<plane { gb[fi] += g[(b * f + fi) * plane + p] } }
       }
-      if input.requiresGrad { input.accumulate(gx) }
-      weight.accumulate(gw)
-      bias?.accumulate(gb)
+      if weight.requiresGrad {  // dW = dy colsᵀ
+        var gw = [Float](repeating: 0, count: weight.count)
+        dy.withUnsafeBufferPointer { pd in
+          cols.withUnsafeBufferPointer { pc in
+            gw.withUnsafeMutableBufferPointer { pw in
+              GEMM.multiply(m: f, n: kdim, k: columns, a: pd.baseAddress!, lda: columns, b: pc.baseAddress!, ldb: columns, transB: true, c: pw.baseAddress!, ldc: kdim)
+            }
+          }
+        }
+        weight.accumulate(gw)
+      }
+      if let bias, bias.requiresGrad {
+        var gb = [Float](repeating: 0, count: f)
+        for fi in 0..<f {
+          var s: Float = 0
+          for j in 0..<columns { s += dy[fi * columns + j] }
+          gb[fi] = s
+        }
+        bias.accumulate(gb)
+      }
+      if input.requiresGrad {  // dX = col2im(Wᵀ dy)
+        var dcols = [Float](repeating: 0, count: kdim * columns)
+        weight.data.withUnsafeBufferPointer { pw in
+          dy.withUnsafeBufferPointer { pd in
+            dcols.withUnsafeMutableBufferPointer { pc in
+              GEMM.multiply(m: kdim, n: columns, k: f, a: pw.baseAddress!, lda: kdim, transA: true, b: pd.baseAddress!, ldb: columns, c: pc.baseAddress!, ldc: columns)
+            }
+          }
+        }
+        var gx = [Float](repeating: 0, count: input.count)
+        dcols.withUnsafeBufferPointer { pc in
+          gx.withUnsafeMutableBufferPointer { px in
+            let cs = SharedPointer(pointer: UnsafeMutablePointer(mutating: pc.baseAddress!)), xs = SharedPointer(pointer: px.baseAddress!)
+            parallelFor(n) { b in
+              col2im(cs.pointer + b * plane, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: xs.pointer + b * image, rowStride: columns)
+            }
+          }
+        }
+        input.accumulate(gx)
+      }
     }
   }
 

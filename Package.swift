@@ -56,6 +56,7 @@ let package = Package(
       dependencies: ["Plotting", "Tensors", "Networks", "Datasets", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
     .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo", "Support"], swiftSettings: cpuFlags),
+    .target(name: "BenchKit", swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
 
     // MARK: - Executables
@@ -67,7 +68,7 @@ let package = Package(
 
     .executableTarget(
       name: "bench",
-      dependencies: ["Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["BenchKit", "Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", "KernelsAVX512", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
 
     // MARK: - Lessons (each folder holds the program and its text)
@@ -81,6 +82,7 @@ let package = Package(
       dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
+    .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),
     .testTarget(

@@ -61,3 +61,22 @@ func add(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD16<Float>, _ hi: SIMD16<Flo
   row.storeBytes(of: row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self) + lo, toByteOffset: 0, as: SIMD16<Float>.self)
   row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + hi, toByteOffset: 64, as: SIMD16<Float>.self)
 }
+
+/// Peak-rate probe: `iterations` rounds of 12 independent SIMD16 fused multiply-adds (384 flops a round).
+@inline(never)
+public func fmaLoop512(iterations: Int, seed: Float) -> Float {
+  var acc = (SIMD16<Float>(repeating: seed), SIMD16<Float>(repeating: seed + 1), SIMD16<Float>(repeating: seed + 2), SIMD16<Float>(repeating: seed + 3),
+    SIMD16<Float>(repeating: seed + 4), SIMD16<Float>(repeating: seed + 5), SIMD16<Float>(repeating: seed + 6), SIMD16<Float>(repeating: seed + 7),
+    SIMD16<Float>(repeating: seed + 8), SIMD16<Float>(repeating: seed + 9), SIMD16<Float>(repeating: seed + 10), SIMD16<Float>(repeating: seed + 11))
+  let m = SIMD16<Float>(repeating: 0.999_999), a = SIMD16<Float>(repeating: 1e-7)
+  for _ in 0..<iterations {
+    acc.0 = a.addingProduct(acc.0, m); acc.1 = a.addingProduct(acc.1, m)
+    acc.2 = a.addingProduct(acc.2, m); acc.3 = a.addingProduct(acc.3, m)
+    acc.4 = a.addingProduct(acc.4, m); acc.5 = a.addingProduct(acc.5, m)
+    acc.6 = a.addingProduct(acc.6, m); acc.7 = a.addingProduct(acc.7, m)
+    acc.8 = a.addingProduct(acc.8, m); acc.9 = a.addingProduct(acc.9, m)
+    acc.10 = a.addingProduct(acc.10, m); acc.11 = a.addingProduct(acc.11, m)
+  }
+  let s = acc.0 + acc.1 + acc.2 + acc.3 + acc.4 + acc.5 + acc.6 + acc.7 + acc.8 + acc.9 + acc.10 + acc.11
+  return s.sum()
+}

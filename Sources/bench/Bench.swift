@@ -1,0 +1,70 @@
+// make bench: times the engine's kernels against the machine's limits and numpy, in one run.
+import ArgumentParser
+import BenchKit
+import Datasets
+import Dispatch
+import Foundation
+import KernelsAVX512
+import Networks
+import PlotGallery
+import Plotting
+import Support
+import Tensors
+
+@main
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Time GEMM, convolution, elementwise kernels, a CNN training step and figure rendering; compare with numpy, matplotlib and a saved baseline.")
+
+  @Option(name: .long, help: "Only the cases whose kernel or shape contains this text.")
+  var filter: String?
+
+  @Flag(name: .long, help: "Fewer sizes and shorter timings (a minute instead of several).")
+  var quick = false
+
+  @Option(name: .long, help: ArgumentHelp("A results.json from an earlier run to compare with.", valueName: "file"))
+  var baseline: String?
+
+  @Option(name: .long, help: "Slowdown beyond which a case counts as a regression (0.1 = 10%).")
+  var threshold: Double = 0.1
+
+  @Flag(name: .long, help: "Exit with status 1 when --baseline finds a regression.")
+  var failOnRegression = false
+
+  @Option(name: .long, help: ArgumentHelp("Folder for results.json and the figures.", valueName: "dir"))
+  var out: String = "output/bench"
+
+  @Option(name: .long, help: "Minimum seconds of repetitions per case (default 0.5, 0.15 with --quick).")
+  var minTime: Double?
+
+  func validate() throws {
+    guard threshold > 0 else { throw ValidationError("--threshold must be positive, got \(threshold)") }
+    if let minTime, minTime <= 0 { throw ValidationError("--min-time must be positive, got \(minTime)") }
+    if let baseline, !FileManager.default.fileExists(atPath: baseline) {
+      throw ValidationError("the baseline '\(baseline)' does not exist: give a results.json written by an earlier make bench")
+    }
+  }
+
+  func run() throws {
+    let baselineReport = try baseline.map { try BenchReport.load($0) }
+    var suite = Suite(filter: filter, quick: quick, minTime: minTime ?? (quick ? 0.15 : 0.5))
+    let machine = Machine(cpu: Machine.cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, gemm_kernel: GEMM.kernelName, date: ISO8601DateFormatter().string(from: Date()))
+    print("bench: \(machine.cpu), \(machine.cores) cores, GEMM micro-kernel \(machine.gemm_kernel)\(quick ? ", quick" : "")")
+    try suite.runAll()
+    let report = BenchReport(machine: machine, results: suite.results)
+    try writeAtomically(try report.encoded(), to: out + "/results.json")
+    try Figures.draw(report, peak: suite.peak, to: out)
+    suite.printSummary()
+    print("bench: wrote \(out)/results.json and figures (gemm.png/svg, kernels.png/svg)")
+
+    if let baselineReport {
+      let (regressions, unmatched) = compare(report, baseline: baselineReport, threshold: threshold)
+      print(String(format: "\nAgainst %@ (threshold %.0f%%):", baseline!, threshold * 100))
+      if regressions.isEmpty { print("  no regressions") }
+      for r in regressions { print("  REGRESSION \(r)") }
+      if !unmatched.isEmpty { print("  \(unmatched.count) cases not in the baseline") }
+      if failOnRegression && !regressions.isEmpty { throw ExitCode(1) }
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import BenchKit
+import Dispatch
+import Foundation
+import KernelsAVX512
+import Networks
+import PlotGallery
+import Plotting
+import Tensors
+
+/// The benchmark cases, run in one process so that every ratio compares numbers taken minutes apart at most.
+struct Suite {
+  let filter: String?
+  let quick: Bool
+  let minTime: Double
+  var results: [BenchResult] = []
+  /// Peak GFLOP/s of one core and of all cores, from the FMA loop.
+  var peak: (one: Double, all: Double) = (0, 0)
+  let cores = ProcessInfo.processInfo.activeProcessorCount
+
+  func wants(_ kernel: String, _ shape: String) -> Bool {
+    guard let filter else { return true }
+    return kernel.contains(filter) || shape.contains(filter)
+  }
+
+  mutating func add(_ kernel: String, _ shape: String, threads: Int, _ t: Timing, flops: Double? = nil, bytes: Double? = nil, numpy: Double? = nil, extra: [String: Double]? = nil) {
+    let r = BenchResult(kernel: kernel, shape: shape, threads: threads, samples: t.samples, gflops: flops.map { $0 / t.median / 1e9 }, gbps: bytes.map { $0 / t.median / 1e9 }, numpy_gflops: numpy, extra: extra)
+    results.append(r)
+    var line = String(format: "  %-22@ %-26@ t%d  %9.3f ms", kernel as NSString, shape as NSString, threads, t.median * 1e3)
+    if let g = r.gflops { line += String(format: "  %7.1f GFLOP/s", g) }
+    if let g = r.gbps { line += String(format: "  %6.1f GB/s", g) }
+    if let n = numpy, let g = r.gflops { line += String(format: "  numpy %6.1f (ours %.2fx)", n, g / n) }
+    for (k, v) in (extra ?? [:]).sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.2f", k, v) }
+    print(line)
+  }
+
+  mutating func runAll() throws {
+    measurePeak()
+    try gemmSquare()
+    try gemmCNNShapes()
+    try convolution()
+    try elementwise()
+    try trainingStep()
+    try rendering()
+  }
+
+  // MARK: - Peak
+
+  mutating func measurePeak() {
+    guard wants("peak-fma", "fma") else { return }
+    let wide = GEMM.kernelName.hasPrefix("avx512")
+    let iterations = quick ? 2_000_000 : 8_000_000
+    let flopsPerThread = Double(iterations) * (wide ? 384 : 192)
+    @Sendable func loop() -> Float { wide ? fmaLoop512(iterations: iterations, seed: 1) : fmaLoop256(iterations: iterations, seed: 1) }
+    let one = measure(minTime: minTime) { _ = loop() }
+    add("peak-fma", wide ? "12 chains of SIMD16" : "12 chains of SIMD8", threads: 1, one, flops: flopsPerThread)
+    let cores = self.cores
+    let all = measure(minTime: minTime) { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = loop() } }
+    add("peak-fma", wide ? "12 chains of SIMD16" : "12 chains of SIMD8", threads: cores, all, flops: flopsPerThread * Double(cores))
+    peak = (flopsPerThread / one.median / 1e9, flopsPerThread * Double(cores) / all.median / 1e9)
+  }
+
+  // MARK: - GEMM
+
+  func randomMatrix(_ count: Int, seed: UInt64) -> [Float] {
+    var rng = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in rng.uniform(in: -1...1) }
+  }
+
+  func timeGEMM(m: Int, n: Int, k: Int, threads: Int, naive: Bool = false) -> Timing {
+    let a = randomMatrix(m * k, seed: 1), b = randomMatrix(k * n, seed: 2)
+    var c = [Float](repeating: 0, count: m * n)
+    return a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c.withUnsafeMutableBufferPointer { pc in
+          measure(minTime: minTime) {
+            if naive {
+              GEMM.naive(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
+            } else {
+              GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n, threads: threads)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  mutating func gemmSquare() throws {
+    let sizes = quick ? [64, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048]
+    guard sizes.contains(where: { wants("gemm-final", "\($0)x\($0)x\($0)") || wants("gemm-naive", "\($0)x\($0)x\($0)") || wants("gemm-blocked", "\($0)x\($0)x\($0)") }) else { return }
+    let shapes = sizes.map { ($0, $0, $0) }
+    let np1 = numpyGEMM(shapes, threads: 1, minTime: minTime)
+    let npN = numpyGEMM(shapes, threads: cores, minTime: minTime)
+    if np1 == nil { print("  (numpy is not available to python3: no numpy reference; pip install numpy to add it)") }
+    for (i, n) in sizes.enumerated() {
+      let shape = "\(n)x\(n)x\(n)", flops = 2 * Double(n * n * n)
+      if n <= (quick ? 256 : 512) && wants("gemm-naive", shape) {
+        add("gemm-naive", shape, threads: 1, timeGEMM(m: n, n: n, k: n, threads: 1, naive: true), flops: flops)
+      }
+      if wants("gemm-blocked", shape) {
+        add("gemm-blocked", shape, threads: 1, timeGEMM(m: n, n: n, k: n, threads: 1), flops: flops, numpy: np1?[i])
+      }
+      if wants("gemm-final", shape) {
+        add("gemm-final", shape, threads: cores, timeGEMM(m: n, n: n, k: n, threads: cores), flops: flops, numpy: npN?[i])
+      }
+    }
+  }
+
+  /// The matrix products inside the CIFAR CNN's training step at batch 64.
+  static let cnnShapes: [(String, Int, Int, Int)] = [
+    ("conv1 W·cols", 32, 64 * 30 * 30, 27), ("conv2 W·cols", 64, 64 * 13 * 13, 288), ("conv3 W·cols", 64, 64 * 4 * 4, 576),
+    ("conv2 dW", 64, 288, 64 * 13 * 13), ("conv2 dcols", 288, 64 * 13 * 13, 64), ("dense 1024→64", 64, 64, 1024),
+  ]
+
+  mutating func gemmCNNShapes() throws {
+    let chosen = Self.cnnShapes.filter { wants("gemm-cnn", $0.0) }
+    guard !chosen.isEmpty else { return }
+    let np = numpyGEMM(chosen.map { ($0.1, $0.2, $0.3) }, threads: cores, minTime: minTime)
+    for (i, s) in chosen.enumerated() {
+      let (name, m, n, k) = s
+      add("gemm-cnn", "\(name) \(m)x\(n)x\(k)", threads: cores, timeGEMM(m: m, n: n, k: k, threads: cores), flops: 2 * Double(m * n * k), numpy: np?[i])
+    }
+  }
+
+  // MARK: - Convolution
+
+  mutating func convolution() throws {
+    let layers: [(String, Int, Int, Int, Bool)] = [("conv1 3→32 32x32", 3, 32, 32, false), ("conv2 32→64 15x15", 32, 64, 15, true), ("conv3 64→64 6x6", 64, 64, 6, true)]
+    let gemmRate = results.last { $0.kernel == "gemm-final" && $0.shape == "1024x1024x1024" }?.gflops
+    for (name, c, f, size, inputGrad) in layers where wants("conv2d", name) {
+      var rng = SeededGenerator(seed: 4)
+      let n = 64
+      let x = try Tensor.uniform([n, c, size, size], in: -1...1, using: &rng, requiresGrad: inputGrad)
+      let w = try Tensor.uniform([f, c, 3, 3], in: -0.2...0.2, using: &rng, requiresGrad: true)
+      let b = try Tensor.zeros([f], requiresGrad: true)
+      let plane = Double((size - 2) * (size - 2)), kdim = Double(c * 9)
+      let onePass = 2 * Double(n) * Double(f) * plane * kdim
+      let fwd = try measure(minTime: minTime) { _ = try x.conv2d(weight: w, bias: b) }
+      add("conv2d-fwd", name, threads: cores, fwd, flops: onePass, extra: gemmRate.map { ["of_gemm_rate": onePass / fwd.median / 1e9 / $0] })
+      let g = try Tensor.uniform([n, f, size - 2, size - 2], in: -1...1, using: &rng)
+      let both = try measure(minTime: minTime) {
+        let y = try x.conv2d(weight: w, bias: b)
+        try (y * g).sum().backward()
+        x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+      }
+      let flops = onePass * (inputGrad ? 3 : 2)
+      add("conv2d-fwd-bwd", name, threads: cores, both, flops: flops, extra: gemmRate.map { ["of_gemm_rate": flops / both.median / 1e9 / $0] })
+    }
+  }
+
+  // MARK: - Elementwise
+
+  mutating func elementwise() throws {
+    let count = quick ? 1 << 20 : 1 << 22
+    var rng = SeededGenerator(seed: 5)
+    let a = try Tensor.uniform([count], in: -2...2, using: &rng), b = try Tensor.uniform([count], in: -2...2, using: &rng)
+    let shape = "\(count) floats"
+    let cases: [(String, Double, () throws -> Tensor)] = [
+      ("relu", 8, { a.relu() }), ("sigmoid", 8, { a.sigmoid() }), ("exp", 8, { a.exp() }), ("add", 12, { try a + b }), ("mul-scalar", 8, { a * 3 }),
+    ]
+    for (name, bytesPerValue, op) in cases where wants(name, shape) {
+      add(name, shape, threads: 1, try measure(minTime: minTime) { _ = try op() }, bytes: bytesPerValue * Double(count))
+    }
+  }
+
+  // MARK: - Training step
+
+  mutating func trainingStep() throws {
+    let shape = "CIFAR CNN, batch 64"
+    guard wants("train-step", shape) else { return }
+    var rng = SeededGenerator(seed: 6)
+    let model = Sequential([
+      try Conv2D(3, 32, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
+      try Conv2D(32, 64, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
+      try Conv2D(64, 64, kernel: 3, rng: &rng), Activation(.relu), Flatten(),
+      try Dense(1024, 64, rng: &rng), Activation(.relu), try Dense(64, 10, rng: &rng),
+    ])
+    let optimizer = try Adam(model.parameters, learningRate: 1e-3)
+    let x = try Tensor.uniform([64, 3, 32, 32], in: 0...1, using: &rng)
+    let labels = (0..<64).map { $0 % 10 }
+    let step = try measure(minTime: max(minTime, 1)) {
+      optimizer.zeroGrad()
+      let loss = try model.forward(x, training: true).softmaxCrossEntropy(labels: labels)
+      try loss.backward()
+      optimizer.step()
+    }
+    let imagesPerSecond = 64 / step.median
+    add("train-step", shape, threads: cores, step, flops: 64 * 26e6, extra: ["images_per_second": imagesPerSecond, "epoch_seconds_50k": 50_000 / imagesPerSecond])
+  }
+
+  // MARK: - Figure rendering
+
+  mutating func rendering() throws {
+    let shape = "800x600 line, 5 x 1000 points"
+    guard wants("render", shape) else { return }
+    let runs = quick ? 10 : 30
+    let mpl = matplotlibLineFigure(runs: runs)
+    if mpl == nil { print("  (matplotlib is not available to python3: no rendering reference; pip install matplotlib to add it)") }
+    for format in FigureFormat.allCases {
+      let t = try measure(minTime: minTime) { _ = try Gallery.line().data(format) }
+      let reference = format == .png ? mpl?.png : mpl?.svg
+      add("render-\(format.rawValue)", shape, threads: 1, t, extra: reference.map { ["matplotlib_ms": $0 * 1e3, "speedup_vs_matplotlib": $0 / t.median] })
+    }
+  }
+
+  // MARK: - Summary
+
+  func printSummary() {
+    print("\nSummary")
+    if peak.one > 0 { print(String(format: "  peak (FMA loop): %.1f GFLOP/s on one core, %.1f on %d", peak.one, peak.all, cores)) }
+    for r in results where r.numpy_gflops != nil && r.kernel.hasPrefix("gemm") {
+      print(String(format: "  %@ %@ t%d: %.1f GFLOP/s = %.2fx numpy", r.kernel, r.shape, r.threads, r.gflops ?? 0, (r.gflops ?? 0) / r.numpy_gflops!))
+    }
+    for r in results where r.kernel == "conv2d-fwd-bwd" {
+      print(String(format: "  conv2d fwd+bwd %@: %.1f GFLOP/s = %.0f%% of our GEMM's rate", r.shape, r.gflops ?? 0, 100 * (r.extra?["of_gemm_rate"] ?? 0)))
+    }
+    if let t = results.first(where: { $0.kernel == "train-step" }), let e = t.extra {
+      print(String(format: "  CNN training step: %.0f images/s, an epoch of 50,000 images in %.1f s", e["images_per_second"] ?? 0, e["epoch_seconds_50k"] ?? 0))
+    }
+    for r in results where r.kernel.hasPrefix("render") {
+      print(String(format: "  %@: %.1f ms%@", r.kernel, r.median_seconds * 1e3, r.extra.map { String(format: ", %.1fx faster than matplotlib (%.0f ms)", $0["speedup_vs_matplotlib"] ?? 0, $0["matplotlib_ms"] ?? 0) } ?? ""))
+    }
+  }
+}
+
+/// Peak-rate probe for AVX2 machines: 12 independent chains of SIMD8 fused multiply-adds (192 flops a round).
+@inline(never)
+func fmaLoop256(iterations: Int, seed: Float) -> Float {
+  var acc = (0..<12).map { SIMD8<Float>(repeating: seed + Float($0)) }
+  let m = SIMD8<Float>(repeating: 0.999_999), a = SIMD8<Float>(repeating: 1e-7)
+  var c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3], c4 = acc[4], c5 = acc[5]
+  var c6 = acc[6], c7 = acc[7], c8 = acc[8], c9 = acc[9], c10 = acc[10], c11 = acc[11]
+  for _ in 0..<iterations {
+    c0 = a.addingProduct(c0, m); c1 = a.addingProduct(c1, m); c2 = a.addingProduct(c2, m); c3 = a.addingProduct(c3, m)
+    c4 = a.addingProduct(c4, m); c5 = a.addingProduct(c5, m); c6 = a.addingProduct(c6, m); c7 = a.addingProduct(c7, m)
+    c8 = a.addingProduct(c8, m); c9 = a.addingProduct(c9, m); c10 = a.addingProduct(c10, m); c11 = a.addingProduct(c11, m)
+  }
+  acc = [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11]
+  return acc.reduce(SIMD8<Float>(), +).sum()
+}

@@ -6,3 +6,13 @@ int nl_cpu_has_avx512(void) {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+void nl_keep_large_blocks(void) {
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+#else
+void nl_keep_large_blocks(void) {}
+#endif

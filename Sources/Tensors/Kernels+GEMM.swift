@@ -143,6 +143,16 @@ public enum GEMM {
         for p in 0..<kc {
           (out + p * nr).update(from: o.b + (p0 + p) * o.ldb + j0 + j, count: nr)
         }
+      } else if o.transB {
+        // Stored as [n, k]: each panel column is a contiguous run of a stored row.
+        for q in 0..<nr {
+          if q < width {
+            let src = o.b + (j0 + j + q) * o.ldb + p0
+            for p in 0..<kc { out[p * nr + q] = src[p] }
+          } else {
+            for p in 0..<kc { out[p * nr + q] = 0 }
+          }
+        }
       } else {
         for p in 0..<kc {
           let row = out + p * nr
@@ -164,6 +174,12 @@ public enum GEMM {
         for r in 0..<mr {
           let src = o.a + (i0 + i + r) * o.lda + p0
           for p in 0..<kc { out[p * mr + r] = src[p] }
+        }
+      } else if o.transA {
+        // Stored as [k, m]: each step's mr values are contiguous.
+        for p in 0..<kc {
+          let src = o.a + (p0 + p) * o.lda + i0 + i, col = out + p * mr
+          for r in 0..<mr { col[r] = r < height ? src[r] : 0 }
         }
       } else {
         for p in 0..<kc {

@@ -120,7 +120,8 @@ extension Tensor {
     let image = c * h * w
 
     // cols[r, b*plane + p]
-    var cols = [Float](repeating: 0, count: kdim * columns)
+    // Every entry is written by im2col (zeros included), so the arrays start uninitialised.
+    var cols = [Float](unsafeUninitializedCapacity: kdim * columns) { _, c in c = kdim * columns }
     data.withUnsafeBufferPointer { x in
       cols.withUnsafeMutableBufferPointer { col in
         let xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: x.baseAddress!)), cs = SharedPointer(pointer: col.baseAddress!)
@@ -130,7 +131,7 @@ extension Tensor {
       }
     }
     // y[f, b*plane + p] = W cols
-    var y = [Float](repeating: 0, count: f * columns)
+    var y = [Float](unsafeUninitializedCapacity: f * columns) { _, c in c = f * columns }
     weight.data.withUnsafeBufferPointer { pw in
       cols.withUnsafeBufferPointer { pc in
         y.withUnsafeMutableBufferPointer { py in
@@ -139,7 +140,7 @@ extension Tensor {
       }
     }
     // out[b, f, p] = y[f, b*plane + p] + bias[f]
-    var out = [Float](repeating: 0, count: n * f * plane)
+    var out = [Float](unsafeUninitializedCapacity: n * f * plane) { _, c in c = n * f * plane }
     let biasValues = bias?.data ?? [Float](repeating: 0, count: f)
     y.withUnsafeBufferPointer { py in
       out.withUnsafeMutableBufferPointer { po in
@@ -157,7 +158,7 @@ extension Tensor {
     return Tensor(result: out, shape: [n, f, oh, ow], op: "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
       let g = o.grad!
       // dy[f, b*plane + p] = g[b, f, p]
-      var dy = [Float](repeating: 0, count: f * columns)
+      var dy = [Float](unsafeUninitializedCapacity: f * columns) { _, c in c = f * columns }
       g.withUnsafeBufferPointer { pg in
         dy.withUnsafeMutableBufferPointer { pd in
           let gs = SharedPointer(pointer: UnsafeMutablePointer(mutating: pg.baseAddress!)), ds = SharedPointer(pointer: pd.baseAddress!)
@@ -179,15 +180,28 @@ extension Tensor {
       }
       if let bias, bias.requiresGrad {
         var gb = [Float](repeating: 0, count: f)
-        for fi in 0..<f {
-          var s: Float = 0
-          for j in 0..<columns { s += dy[fi * columns + j] }
-          gb[fi] = s
+        dy.withUnsafeBufferPointer { pd in
+          gb.withUnsafeMutableBufferPointer { pb in
+            let ds = SharedPointer(pointer: UnsafeMutablePointer(mutating: pd.baseAddress!)), bs = SharedPointer(pointer: pb.baseAddress!)
+            parallelFor(f) { fi in
+              // Eight running sums in a fixed order: vectorisable and the same on every run.
+              var acc = SIMD8<Float>()
+              let row = ds.pointer + fi * columns
+              var j = 0
+              while j + 8 <= columns {
+                acc += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                j += 8
+              }
+              var s = acc.sum()
+              while j < columns { s += row[j]; j += 1 }
+              bs.pointer[fi] = s
+            }
+          }
         }
         bias.accumulate(gb)
       }
       if input.requiresGrad {  // dX = col2im(Wᵀ dy)
-        var dcols = [Float](repeating: 0, count: kdim * columns)
+        var dcols = [Float](unsafeUninitializedCapacity: kdim * columns) { _, c in c = kdim * columns }
         weight.data.withUnsafeBufferPointer { pw in
           dy.withUnsafeBufferPointer { pd in
             dcols.withUnsafeMutableBufferPointer { pc in
@@ -226,27 +240,34 @@ extension Tensor {
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
     let win = Window2D(kernel: kernel, stride: stride, padding: padding)
     let (oh, ow) = try win.outputSize(height: h, width: w, op: op)
-    var out = [Float](repeating: 0, count: n * c * oh * ow)
-    var argmax = [Int](repeating: -1, count: isMax ? out.count : 0)
+    let planeOut = oh * ow, planeIn = h * w
+    var out = [Float](repeating: 0, count: n * c * planeOut)
+    // For max pooling: each output's winner, as an offset within its input plane.
+    var argmax = [Int32](repeating: -1, count: isMax ? out.count : 0)
     let area = Float(kernel * kernel)
-    for plane in 0..<(n * c) {
-      let base = plane * h * w
-      for oi in 0..<oh {
-        for oj in 0..<ow {
-          var best = -Float.infinity, bestIndex = -1, sum: Float = 0
-          for ki in 0..<kernel {
-            let i = oi * stride - padding + ki
-            guard i >= 0 && i < h else { continue }
-            for kj in 0..<kernel {
-              let j = oj * stride - padding + kj
-              guard j >= 0 && j < w else { continue }
-              let v = data[base + i * w + j]
-              if v > best || bestIndex < 0 { best = v; bestIndex = base + i * w + j }
-              sum += v
+    data.withUnsafeBufferPointer { px in
+      out.withUnsafeMutableBufferPointer { po in
+        argmax.withUnsafeMutableBufferPointer { pa in
+          let xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), os = SharedPointer(pointer: po.baseAddress!)
+          let am = SharedPointer(pointer: pa.baseAddress ?? UnsafeMutablePointer<Int32>.allocate(capacity: 0))
+          parallelFor(n * c) { plane in
+            let src = xs.pointer + plane * planeIn, dst = os.pointer + plane * planeOut, arg = am.pointer + plane * planeOut
+            for oi in 0..<oh {
+              let i0 = oi * stride - padding
+              for oj in 0..<ow {
+                let j0 = oj * stride - padding
+                var best = -Float.infinity, bestIndex: Int32 = -1, sum: Float = 0
+                for i in Swift.max(i0, 0)..<Swift.min(i0 + kernel, h) {
+                  for j in Swift.max(j0, 0)..<Swift.min(j0 + kernel, w) {
+                    let v = src[i * w + j]
+                    if v > best || bestIndex < 0 { best = v; bestIndex = Int32(i * w + j) }
+                    sum += v
+                  }
+                }
+                if isMax { dst[oi * ow + oj] = best; arg[oi * ow + oj] = bestIndex } else { dst[oi * ow + oj] = sum / area }
+              }
             }
           }
-          let o = (plane * oh + oi) * ow + oj
-          if isMax { out[o] = best; argmax[o] = bestIndex } else { out[o] = sum / area }
         }
       }
     }
@@ -254,7 +275,21 @@ extension Tensor {
       let g = o.grad!
       var gx = [Float](repeating: 0, count: count)
       if isMax {
-        for k in 0..<g.count where argmax[k] >= 0 { gx[argmax[k]] += g[k] }
+        g.withUnsafeBufferPointer { pg in
+          gx.withUnsafeMutableBufferPointer { pgx in
+            argmax.withUnsafeBufferPointer { pa in
+              let gs = SharedPointer(pointer: UnsafeMutablePointer(mutating: pg.baseAddress!)), xs = SharedPointer(pointer: pgx.baseAddress!)
+              let am = SharedPointer(pointer: UnsafeMutablePointer(mutating: pa.baseAddress!))
+              parallelFor(n * c) { plane in
+                let dst = xs.pointer + plane * planeIn
+                for k in 0..<planeOut {
+                  let at = am.pointer[plane * planeOut + k]
+                  if at >= 0 { dst[Int(at)] += gs.pointer[plane * planeOut + k] }
+                }
+              }
+            }
+          }
+        }
       } else {
         for plane in 0..<(n * c) {
           for oi in 0..<oh {

@@ -53,6 +53,7 @@ extension Tensor {
 
   /// An elementwise operation of two tensors with broadcasting: `forward(x, y)` and its partial derivatives
   /// `derivatives(x, y) -> (d/dx, d/dy)`, side by side. Lessons and losses define their own operations with it.
+  @inline(__always)
   public static func binaryOp(
     _ a: Tensor, _ b: Tensor, name: String, forward: (Float, Float) -> Float,
     derivatives: @escaping (Float, Float) -> (Float, Float)
@@ -61,17 +62,29 @@ extension Tensor {
     let n = shape.reduce(1, *)
     var out = [Float](repeating: 0, count: n)
     if a.shape == b.shape {
-      for i in 0..<n { out[i] = forward(a.data[i], b.data[i]) }
-      return Tensor(result: out, shape: shape, op: name).recording([a, b]) { o in
-        let g = o.grad!
-        var ga = [Float](repeating: 0, count: n), gb = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-          let (dx, dy) = derivatives(a.data[i], b.data[i])
-          ga[i] = g[i] * dx
-          gb[i] = g[i] * dy
+      a.data.withUnsafeBufferPointer { x in
+        b.data.withUnsafeBufferPointer { y in
+          for i in 0..<n { out[i] = forward(x[i], y[i]) }
         }
-        a.accumulate(ga)
-        b.accumulate(gb)
+      }
+      return Tensor(result: out, shape: shape, op: name).recording([a, b]) { o in
+        // Only the gradients that are needed; each array is written whole before use.
+        let wantA = a.requiresGrad, wantB = b.requiresGrad
+        var ga = [Float](unsafeUninitializedCapacity: wantA ? n : 0) { _, c in c = wantA ? n : 0 }
+        var gb = [Float](unsafeUninitializedCapacity: wantB ? n : 0) { _, c in c = wantB ? n : 0 }
+        o.grad!.withUnsafeBufferPointer { g in
+          a.data.withUnsafeBufferPointer { x in
+            b.data.withUnsafeBufferPointer { y in
+              for i in 0..<n {
+                let (dx, dy) = derivatives(x[i], y[i])
+                if wantA { ga[i] = g[i] * dx }
+                if wantB { gb[i] = g[i] * dy }
+              }
+            }
+          }
+        }
+        if wantA { a.accumulate(ga) }
+        if wantB { b.accumulate(gb) }
       }
     }
     let ia = broadcastIndex(from: a.shape, to: shape), ib = broadcastIndex(from: b.shape, to: shape)
@@ -90,12 +103,26 @@ extension Tensor {
   }
 
   /// An elementwise operation of one tensor: `forward(x)` and `derivative(x, y)` where y = forward(x).
+  @inline(__always)
   public static func unaryOp(_ a: Tensor, name: String, forward: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
-    let out = a.data.map(forward)
+    let n = a.count
+    let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+      a.data.withUnsafeBufferPointer { src in
+        for i in 0..<n { buffer[i] = forward(src[i]) }
+      }
+      initialized = n
+    }
     return Tensor(result: out, shape: a.shape, op: name).recording([a]) { o in
-      let g = o.grad!
-      var ga = [Float](repeating: 0, count: g.count)
-      for i in 0..<g.count { ga[i] = g[i] * derivative(a.data[i], o.data[i]) }
+      let ga = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+        o.grad!.withUnsafeBufferPointer { g in
+          a.data.withUnsafeBufferPointer { x in
+            o.data.withUnsafeBufferPointer { y in
+              for i in 0..<n { buffer[i] = g[i] * derivative(x[i], y[i]) }
+            }
+          }
+        }
+        initialized = n
+      }
       a.accumulate(ga)
     }
   }

@@ -25,6 +25,7 @@ public final class Tensor {
 
   /// A tensor of `shape` holding `data` (row-major).
   public init(_ data: [Float], shape: [Int], requiresGrad: Bool = false, name: String? = nil) throws {
+    _ = MemoryTuning.configured
     guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError("Tensor: negative size in shape \(shape)") }
     guard data.count == shape.reduce(1, *) else {
       throw TensorError("Tensor: shape \(shape) needs \(shape.reduce(1, *)) values but got \(data.count)")
@@ -38,6 +39,7 @@ public final class Tensor {
 
   /// An operation's result (shape already checked).
   init(result data: [Float], shape: [Int], op: String) {
+    _ = MemoryTuning.configured
     self.data = data
     self.shape = shape
     self.requiresGrad = false

@@ -140,8 +140,14 @@ public enum GEMM {
       let width = min(nr, nc - j)
       let out = dst + panel * kc * nr
       if width == nr && !o.transB {
+        // Rows of nr (16 or 32) floats: copy them as SIMD8 chunks rather than calling memmove per row.
         for p in 0..<kc {
-          (out + p * nr).update(from: o.b + (p0 + p) * o.ldb + j0 + j, count: nr)
+          let src = UnsafeRawPointer(o.b + (p0 + p) * o.ldb + j0 + j), dst = UnsafeMutableRawPointer(out + p * nr)
+          var q = 0
+          while q < nr {
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: q * 4, as: SIMD8<Float>.self), toByteOffset: q * 4, as: SIMD8<Float>.self)
+            q += 8
+          }
         }
       } else if o.transB {
         // Stored as [n, k]: each panel column is a contiguous run of a stored row.

@@ -34,6 +34,22 @@ public struct Window2D: Equatable, Sendable {
 /// apart (zeros where the window is in the padding).
 func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
   let plane = rowStride ?? outHeight * outWidth
+  if w.stride == 1 && w.padding == 0 {
+    // Every window row is a contiguous run of the input row: copy runs.
+    var row = 0
+    for c in 0..<channels {
+      for ki in 0..<w.kernelHeight {
+        for kj in 0..<w.kernelWidth {
+          let dst = cols + row * plane
+          for oi in 0..<outHeight {
+            (dst + oi * outWidth).update(from: x + (c * height + oi + ki) * width + kj, count: outWidth)
+          }
+          row += 1
+        }
+      }
+    }
+    return
+  }
   var row = 0
   for c in 0..<channels {
     for ki in 0..<w.kernelHeight {
@@ -55,6 +71,22 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, w
 /// The adjoint of im2col: adds columns back into an image gradient.
 func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
   let plane = rowStride ?? outHeight * outWidth
+  if w.stride == 1 && w.padding == 0 {
+    var row = 0
+    for c in 0..<channels {
+      for ki in 0..<w.kernelHeight {
+        for kj in 0..<w.kernelWidth {
+          let src = cols + row * plane
+          for oi in 0..<outHeight {
+            let d = x + (c * height + oi + ki) * width + kj, s = src + oi * outWidth
+            for oj in 0..<outWidth { d[oj] += s[oj] }
+          }
+          row += 1
+        }
+      }
+    }
+    return
+  }
   var row = 0
   for c in 0..<channels {
     for ki in 0..<w.kernelHeight {
@@ -252,6 +284,21 @@ extension Tensor {
           let am = SharedPointer(pointer: pa.baseAddress ?? UnsafeMutablePointer<Int32>.allocate(capacity: 0))
           parallelFor(n * c) { plane in
             let src = xs.pointer + plane * planeIn, dst = os.pointer + plane * planeOut, arg = am.pointer + plane * planeOut
+            if isMax && kernel == 2 && stride == 2 && padding == 0 {
+              // The common 2x2 window, without bounds checks; ties go to the first maximum, as below.
+              for oi in 0..<oh {
+                let r0 = src + 2 * oi * w, r1 = r0 + w
+                for oj in 0..<ow {
+                  var best = r0[2 * oj], at = 2 * oi * w + 2 * oj
+                  if r0[2 * oj + 1] > best { best = r0[2 * oj + 1]; at = 2 * oi * w + 2 * oj + 1 }
+                  if r1[2 * oj] > best { best = r1[2 * oj]; at = (2 * oi + 1) * w + 2 * oj }
+                  if r1[2 * oj + 1] > best { best = r1[2 * oj + 1]; at = (2 * oi + 1) * w + 2 * oj + 1 }
+                  dst[oi * ow + oj] = best
+                  arg[oi * ow + oj] = Int32(at)
+                }
+              }
+              return
+            }
             for oi in 0..<oh {
               let i0 = oi * stride - padding
               for oj in 0..<ow {

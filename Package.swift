@@ -29,6 +29,8 @@ let package = Package(
   dependencies: [
     // Command lines: every executable's flags, --help and errors (the guide asks for it by name).
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // CSV files for the lessons that take the user's own data (quoting and delimiters done right).
+    .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
   ],
   targets: [
     // MARK: - System libraries
@@ -50,7 +52,7 @@ let package = Package(
     // The AVX-512 micro-kernel, compiled for x86-64-v4 and called only where the processor has AVX-512.
     .target(name: "KernelsAVX512", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]),
     .target(name: "Networks", dependencies: ["Tensors", "Support"], swiftSettings: cpuFlags),
-    .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: cpuFlags),
+    .target(name: "Datasets", dependencies: ["Tensors", .product(name: "SwiftCSV", package: "SwiftCSV")], swiftSettings: cpuFlags),
     .target(
       name: "LessonKit",
       dependencies: ["Plotting", "Tensors", "Networks", "Datasets", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -75,11 +77,12 @@ let package = Package(
     lesson("01-neuron"),
     lesson("02-activations"),
     lesson("03-loss-functions"),
+    lesson("04-gradient-descent"),
 
     // MARK: - Tests
     .testTarget(
       name: "LessonTests",
-      dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions"],
+      dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),

@@ -95,3 +95,96 @@ final class LessonTests: XCTestCase {
     }
   }
 }
+
+/// Lesson 4's data handling and its agreement with an independent implementation.
+final class GradientDescentLessonTests: XCTestCase {
+  func writeCSV(_ text: String) -> String {
+    let path = NSTemporaryDirectory() + "/neural-lessons-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).csv"
+    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    return path
+  }
+
+  func testQuickRun() throws {
+    let run = try LessonRun.run("04-gradient-descent", ["--quick"])
+    defer { run.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    try run.checkFigureFiles()
+    XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("04-gradient-descent"))
+    let s = try run.summary()
+    let closed = try XCTUnwrap(s["closed_form"] as? [String: Double])
+    XCTAssertEqual(try XCTUnwrap(s["w"] as? Double), try XCTUnwrap(closed["w"]), accuracy: 1e-3)
+    let rates = try XCTUnwrap(s["learning_rates"] as? [String: [String: Any]])
+    XCTAssertNotNil(rates["too large"]?["diverged_at"] as? Double, "the too-large learning rate must be reported as diverging")
+    XCTAssertEqual(rates["good"]?["diverged_at"] as? String, "no")
+    try run.checkBaseline("learning-rates")
+  }
+
+  func testBadCSVFilesGetOneLineNamingTheFileAndLine() throws {
+    let cases: [(String, String)] = [
+      ("", "the file is empty"),
+      ("x,y\n1,2\n3\n", "line 3: no value in column y"),
+      ("x,y\n1,2\n3,\n4,5\n", "line 3: no value in column y"),
+      ("x,y\n1,2\n3,abc\n", "line 3: 'abc' in column y is not a number"),
+      ("x,y\n1,2\n", "has 1 data row; need at least two"),
+    ]
+    for (text, expected) in cases {
+      let csv = writeCSV(text)
+      defer { try? FileManager.default.removeItem(atPath: csv) }
+      let run = try LessonRun.run("04-gradient-descent", ["--csv", csv])
+      defer { run.remove() }
+      XCTAssertNotEqual(run.status, 0, text)
+      XCTAssert(run.errorOutput.contains(expected) && run.errorOutput.contains((csv as NSString).lastPathComponent), "\(text.debugDescription): \(run.errorOutput)")
+      XCTAssertFalse(FileManager.default.fileExists(atPath: run.folder), "nothing is written for bad data")
+    }
+    let missing = try LessonRun.run("04-gradient-descent", ["--csv", "/nonexistent/points.csv"])
+    XCTAssert(missing.errorOutput.contains("cannot be read"), missing.errorOutput)
+  }
+
+  func testDivergingLearningRateIsReported() throws {
+    let csv = writeCSV("x,y\n0,1\n1,3\n2,5\n3,7\n")
+    defer { try? FileManager.default.removeItem(atPath: csv) }
+    let run = try LessonRun.run("04-gradient-descent", ["--csv", csv, "--lr", "5", "--steps", "100"])
+    defer { run.remove() }
+    XCTAssertNotEqual(run.status, 0)
+    XCTAssert(run.errorOutput.contains("diverged at step") && run.errorOutput.contains("use a learning rate below"), run.errorOutput)
+  }
+
+  /// The same batch gradient descent written in numpy gives the same w and b.
+  func testMatchesNumpyGradientDescent() throws {
+    var lines = ["x,y"]
+    for i in 0..<25 { let x = Double(i) / 5 - 2; lines.append("\(x),\(2.5 * x - 1 + sin(Double(i)))") }
+    let csv = writeCSV(lines.joined(separator: "\n") + "\n")
+    defer { try? FileManager.default.removeItem(atPath: csv) }
+    let run = try LessonRun.run("04-gradient-descent", ["--csv", csv, "--lr", "0.01", "--steps", "1000", "--format", "svg"])
+    defer { run.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    let s = try run.summary()
+    let script = """
+      import sys
+      try:
+          import numpy as np
+      except ImportError:
+          sys.exit(3)
+      d = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1)
+      x, y = d[:, 0], d[:, 1]
+      w = b = 0.0
+      for _ in range(1000):
+          r = w * x + b - y
+          w, b = w - 0.01 * 2 * np.mean(r * x), b - 0.01 * 2 * np.mean(r)
+      print(float(w), float(b))
+      """
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script, csv]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { throw XCTSkip("python3 is not available") }
+    p.waitUntilExit()
+    if p.terminationStatus == 3 { throw XCTSkip("numpy is not installed") }
+    let values = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    guard values.count == 2 else { return XCTFail("numpy printed \(values)") }
+    XCTAssertEqual(try XCTUnwrap(s["w"] as? Double), values[0], accuracy: 1e-9 * max(1, abs(values[0])))
+    XCTAssertEqual(try XCTUnwrap(s["b"] as? Double), values[1], accuracy: 1e-9 * max(1, abs(values[1])))
+  }
+}

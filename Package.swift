@@ -78,11 +78,12 @@ let package = Package(
     lesson("02-activations"),
     lesson("03-loss-functions"),
     lesson("04-gradient-descent"),
+    lesson("05-backpropagation"),
 
     // MARK: - Tests
     .testTarget(
       name: "LessonTests",
-      dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent"],
+      dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),

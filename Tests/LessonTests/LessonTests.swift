@@ -188,3 +188,23 @@ final class GradientDescentLessonTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(s["b"] as? Double), values[1], accuracy: 1e-9 * max(1, abs(values[1])))
   }
 }
+
+final class BackpropagationLessonTests: XCTestCase {
+  func testQuickRun() throws {
+    let run = try LessonRun.run("05-backpropagation", ["--quick"])
+    defer { run.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    try run.checkFigureFiles()
+    XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("05-backpropagation"))
+    let s = try run.summary()
+    XCTAssertLessThan(try XCTUnwrap(s["hand_vs_autograd_max_difference"] as? Double), 1e-6)
+    XCTAssertLessThan(try XCTUnwrap(s["hand_vs_numeric_max_error"] as? Double), 1e-3)
+    // The graph's gradients, worked out by hand: n = -0.8, dL/dn = 1 - tanh²(-0.8).
+    let graph = try XCTUnwrap(s["graph"] as? [String: [String: Double]])
+    let dn = 1 - pow(tanh(-0.8), 2)
+    XCTAssertEqual(try XCTUnwrap(graph["a"]?["grad"]), -3 * -0.2 * dn, accuracy: 1e-5)
+    XCTAssertEqual(try XCTUnwrap(graph["f"]?["grad"]), 4 * dn, accuracy: 1e-5)
+    XCTAssert(run.output.contains("by hand") && run.output.contains("autograd"), "the lesson prints the gradients")
+    try run.checkBaseline("computation-graph")
+  }
+}

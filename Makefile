@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs: Cairo (with its SVG and FreeType back ends), libpng, pkg-config, DejaVu.
-APT_PACKAGES := libcairo2-dev libpng-dev libfreetype-dev pkg-config fonts-dejavu-core
+APT_PACKAGES := libcairo2-dev libpng-dev libfreetype-dev pkg-config fonts-dejavu-core pandoc
 RELEASE := .build/release
 SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
 
@@ -11,10 +11,10 @@ LESSONS := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
 LIBRARY_SOURCES := $(shell find Sources/LessonKit Sources/Plotting Sources/Tensors Sources/Networks Sources/Datasets Sources/Support Sources/CCairo Sources/CPNG -type f) Package.swift
 
 .DEFAULT_GOAL := all
-.PHONY: all setup build test gallery lessons clean help
+.PHONY: all setup setup-site build test gallery lessons site check-site bench clean help
 
-## all: set up, build in release, run every lesson, render the gallery
-all: setup build lessons gallery
+## all: set up, build in release, run every lesson, build the course site, render the gallery
+all: setup build lessons site gallery
 
 ## lessons: run every lesson into output/<lesson>/ (only those whose code or text changed)
 lessons: $(foreach l,$(LESSONS),output/$(l)/summary.json)
@@ -30,6 +30,7 @@ setup:
 	pkg-config --exists freetype2 2>/dev/null || missing="$$missing libfreetype-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || [ -n "$$NEURAL_LESSONS_FONT_DIR" ] || missing="$$missing fonts-dejavu-core"; \
+	command -v pandoc >/dev/null || missing="$$missing pandoc"; \
 	if [ -z "$$missing" ]; then echo "setup: system packages present"; exit 0; fi; \
 	echo "setup: missing:$$missing"; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -47,6 +48,24 @@ build: setup
 ## test: the whole test suite (figure baselines, bad data, determinism); RECORD_BASELINES=1 re-records
 test: setup
 	$(SWIFT) test --disable-swift-testing
+
+## site: the course in output/site/: a page per lesson (figures, maths as MathML) and an index
+site: output/site/index.html
+output/site/index.html: $(foreach l,$(LESSONS),output/$(l)/summary.json) $(wildcard lessons/*/README.md) $(wildcard Sources/site/*.swift) | build
+	$(RELEASE)/site --lessons lessons --output output --site output/site
+
+## setup-site: what check-site needs: Chromium (apt) and Playwright (pip)
+setup-site:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; else echo "setup-site: run sudo apt-get install -y chromium"; exit 1; fi; }
+	@python3 -c "import playwright" 2>/dev/null || python3 -m pip install -q playwright
+
+## check-site: open every page in headless Chromium; fail on a broken image or link; screenshots in output/site-check/
+check-site: site setup-site
+	python3 scripts/check_site.py output/site output/site-check
+
+## bench: time the kernels against numpy and the machine's peak (BENCH_FLAGS="--quick", "--baseline FILE")
+bench: build
+	$(RELEASE)/bench --out output/bench $(BENCH_FLAGS)
 
 ## gallery: an example of every plot kind and diagram in output/gallery/ (PNG and SVG)
 gallery: output/gallery/.done

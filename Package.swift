@@ -73,6 +73,11 @@ let package = Package(
       dependencies: ["BenchKit", "Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", "KernelsAVX512", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
 
+    .executableTarget(
+      name: "site",
+      dependencies: ["Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: cpuFlags),
+
     // MARK: - Lessons (each folder holds the program and its text)
     lesson("01-neuron"),
     lesson("02-activations"),
@@ -86,6 +91,7 @@ let package = Package(
       dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
+    .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),

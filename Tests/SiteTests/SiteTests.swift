@@ -1,0 +1,73 @@
+import Foundation
+import XCTest
+
+/// The site builder run on small fake lessons: pages, maths, figures, and the two mismatch errors.
+final class SiteTests: XCTestCase {
+  var root: String!
+
+  override func setUpWithError() throws {
+    root = NSTemporaryDirectory() + "/neural-lessons-site-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try makeLesson("01-first", readme: "# Lesson 1: first\n\nThe first idea. More.\n\n$$a^2 + b^2 = c^2$$\n\n![A plot](plot.svg)\n", figures: ["plot"])
+    try makeLesson("02-second", readme: "# Lesson 2: second\n\nInline $x_1$ maths.\n\n![Curve](curve.svg)\n", figures: ["curve"])
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
+
+  func makeLesson(_ name: String, readme: String, figures: [String]) throws {
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: "\(root!)/lessons/\(name)", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: "\(root!)/output/\(name)", withIntermediateDirectories: true)
+    try readme.write(toFile: "\(root!)/lessons/\(name)/README.md", atomically: true, encoding: .utf8)
+    let list = figures.map { "\"\($0)\"" }.joined(separator: ",")
+    try "{\"figures\": [\(list)]}".write(toFile: "\(root!)/output/\(name)/summary.json", atomically: true, encoding: .utf8)
+    for f in figures {
+      try "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".write(toFile: "\(root!)/output/\(name)/\(f).svg", atomically: true, encoding: .utf8)
+      try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/\(name)/\(f).png"))
+    }
+  }
+
+  func runSite() throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = Bundle.main.bundleURL.appendingPathComponent("site")
+    p.arguments = ["--lessons", "\(root!)/lessons", "--output", "\(root!)/output", "--site", "\(root!)/output/site"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  func testPagesWithMathsFiguresAndNavigation() throws {
+    let (status, output) = try runSite()
+    if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
+    XCTAssertEqual(status, 0, output)
+    let page = try String(contentsOfFile: "\(root!)/output/site/01-first.html", encoding: .utf8)
+    XCTAssert(page.contains("<math"), "maths become MathML")
+    XCTAssert(page.contains("src=\"figures/01-first/plot.svg\""), "figures are SVG")
+    XCTAssert(page.contains("href=\"figures/01-first/plot.png\""), "with the PNG as a download")
+    XCTAssert(page.contains("<figcaption>") && page.contains("A plot"), "and a caption")
+    XCTAssert(page.contains("href=\"02-second.html\""), "next link")
+    XCTAssertFalse(page.contains("<script"), "no scripts")
+    XCTAssertNil(page.range(of: #"(src|href)="https?:"#, options: .regularExpression), "nothing external")
+    XCTAssert(FileManager.default.fileExists(atPath: "\(root!)/output/site/figures/02-second/curve.png"))
+    let index = try String(contentsOfFile: "\(root!)/output/site/index.html", encoding: .utf8)
+    XCTAssert(index.contains("01-first.html") && index.contains("02-second.html") && index.contains("The first idea."), index)
+    XCTAssert(index.range(of: "01-first.html")!.lowerBound < index.range(of: "02-second.html")!.lowerBound, "lessons in order")
+  }
+
+  func testAFigureThePageShowsButTheLessonDidNotWriteFailsTheBuild() throws {
+    try makeLesson("03-third", readme: "# Lesson 3\n\n![Missing](missing.svg)\n", figures: [])
+    let (status, output) = try runSite()
+    XCTAssertNotEqual(status, 0)
+    XCTAssert(output.contains("shows the figure 'missing', which 03-third did not write"), output)
+  }
+
+  func testAFigureNoPageShowsFailsTheBuild() throws {
+    try makeLesson("03-third", readme: "# Lesson 3\n\nText.\n", figures: ["orphan"])
+    let (status, output) = try runSite()
+    XCTAssertNotEqual(status, 0)
+    XCTAssert(output.contains("wrote the figure 'orphan'") && output.contains("does not show"), output)
+  }
+}

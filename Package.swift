@@ -84,14 +84,16 @@ let package = Package(
     lesson("03-loss-functions"),
     lesson("04-gradient-descent"),
     lesson("05-backpropagation"),
+    lesson("06-cnn-cifar10"),
 
     // MARK: - Tests
     .testTarget(
       name: "LessonTests",
-      dependencies: ["FigureTesting", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation"],
+      dependencies: ["FigureTesting", "Datasets", "Tensors", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
     .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),

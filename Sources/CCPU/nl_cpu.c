@@ -10,7 +10,8 @@ int nl_cpu_has_avx512(void) {
 #if defined(__GLIBC__)
 #include <malloc.h>
 void nl_keep_large_blocks(void) {
-  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  // 32 MiB is the largest threshold glibc accepts on 64-bit systems (a larger value is refused).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 #else

@@ -51,7 +51,8 @@ public final class Lesson {
 
   /// Prints a progress line.
   public func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    print(text)
+    fflush(nil)
   }
 
   /// Writes `figure` as `<name>.png` and/or `<name>.svg` in the output folder, and notes its name.

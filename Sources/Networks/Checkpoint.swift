@@ -77,6 +77,19 @@ public enum Checkpoint {
     return out.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
   }
 
+  /// The `__metadata__` strings of a safetensors file.
+  public static func metadata(_ path: String) throws -> [String: String] {
+    guard let file = FileManager.default.contents(atPath: path), file.count >= 8 else {
+      throw Error(description: "checkpoint \(path) cannot be read or is truncated")
+    }
+    let bytes = [UInt8](file)
+    let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    guard n <= bytes.count - 8, let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any] else {
+      throw Error(description: "checkpoint \(path) has no readable header")
+    }
+    return (header["__metadata__"] as? [String: String]) ?? [:]
+  }
+
   private static func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {

@@ -93,9 +93,10 @@ public final class Adam: Optimizer {
   public let parameters: [Tensor]
   public var learningRate: Float
   public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
-  private var m: [[Float]], v: [[Float]]
+  /// First and second moment estimates, per parameter (saved in checkpoints to resume training).
+  public var m: [[Float]], v: [[Float]]
   /// Steps taken so far.
-  public private(set) var t = 0
+  public var t = 0
 
   public init(_ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, weightDecay: Float = 0) throws {
     guard learningRate > 0, learningRate.isFinite else { throw TensorError("Adam: the learning rate must be positive, got \(learningRate)") }

@@ -22,7 +22,9 @@ public final class ProgressPrinter {
       self.mode = mode
     }
     self.write = write ?? { text in
-      FileHandle.standardOutput.write(Data(text.utf8))
+      // Through stdio like print, so lines come out in order whether stdout is a terminal or a pipe.
+      print(text, terminator: "")
+      fflush(nil)
     }
   }
 

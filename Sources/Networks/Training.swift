@@ -33,6 +33,32 @@ extension TrainingError: LocalizedError {
   public var errorDescription: String? { description }
 }
 
+/// Samples the training loop can draw batches from, one batch at a time (so a large data set can stay
+/// compact, as CIFAR-10 stays as bytes).
+public protocol TrainingData {
+  /// The number of samples.
+  var count: Int { get }
+  /// Inputs and targets of the samples at `indices`; `training` allows augmentation.
+  func batch(_ indices: [Int], training: Bool) throws -> (x: Tensor, y: Tensor)
+}
+
+/// Inputs and targets already in memory as two tensors with the samples on their first axis.
+public struct TensorData: TrainingData {
+  public let x: Tensor
+  public let y: Tensor
+  public init(x: Tensor, y: Tensor) throws {
+    guard x.rank >= 1, y.rank >= 1, x.shape[0] == y.shape[0], x.shape[0] > 0 else {
+      throw TrainingError.badData("inputs \(x.shape) and targets \(y.shape) need the same, non-zero number of samples on their first axis")
+    }
+    self.x = x
+    self.y = y
+  }
+  public var count: Int { x.shape[0] }
+  public func batch(_ indices: [Int], training: Bool) throws -> (x: Tensor, y: Tensor) {
+    (try x.gatherRows(indices), try y.gatherRows(indices))
+  }
+}
+
 /// What an epoch-end hook sees.
 public struct EpochReport {
   /// 1-based.
@@ -68,26 +94,34 @@ public struct Trainer {
   /// Trains `model` on inputs `x` ([samples, ...]) and targets `y` ([samples, ...]); `validation` is scored
   /// after each epoch without gradients.
   public func fit(_ model: Sequential, x: Tensor, y: Tensor, validation: (x: Tensor, y: Tensor)? = nil) throws -> History {
+    try fit(model, data: try TensorData(x: x, y: y), validation: try validation.map { try TensorData(x: $0.x, y: $0.y) })
+  }
+
+  /// Trains `model` on batches drawn from `data`. With `resumeFrom`, training continues after that history's
+  /// last epoch with the same batches an uninterrupted run would have drawn.
+  public func fit(_ model: Sequential, data: TrainingData, validation: TrainingData? = nil, resumeFrom: History? = nil) throws -> History {
     guard epochs > 0 else { throw TrainingError.badData("epochs must be at least 1, got \(epochs)") }
     guard batchSize > 0 else { throw TrainingError.badData("the batch size must be at least 1, got \(batchSize)") }
-    guard x.rank >= 1, y.rank >= 1, x.shape[0] == y.shape[0], x.shape[0] > 0 else {
-      throw TrainingError.badData("inputs \(x.shape) and targets \(y.shape) need the same, non-zero number of samples on their first axis")
-    }
-    let n = x.shape[0]
+    let n = data.count
+    guard n > 0 else { throw TrainingError.badData("there are no training samples") }
     let batches = (n + batchSize - 1) / batchSize
     var rng = SeededGenerator(seed: seed)
-    var history = History()
-    for epoch in 1...epochs {
+    var history = resumeFrom ?? History()
+    let first = history.epochs + 1
+    // Draw the orders of the epochs already done, so the batches match an uninterrupted run.
+    for _ in 1..<first where shuffle { _ = rng.permutation(n) }
+    guard first <= epochs else { return history }
+    for epoch in first...epochs {
       progress.epochStarted(epoch, of: epochs)
       let start = DispatchTime.now().uptimeNanoseconds
       let order = shuffle ? rng.permutation(n) : Array(0..<n)
       var lossSum = 0.0, correct = 0, counted = 0, hasAccuracy = true
       for b in 0..<batches {
         let idx = Array(order[(b * batchSize)..<min(n, (b + 1) * batchSize)])
-        let xb = try x.gatherRows(idx).detached(), yb = try y.gatherRows(idx).detached()
+        let (xb, yb) = try data.batch(idx, training: true)
         optimizer.zeroGrad()
-        let out = try model.forward(xb, training: true)
-        let l = try loss(out, yb)
+        let out = try model.forward(xb.detached(), training: true)
+        let l = try loss(out, yb.detached())
         guard l.item.isFinite else {
           throw TrainingError.diverged(epoch: epoch, batch: b + 1, loss: l.item, learningRate: optimizer.learningRate)
         }
@@ -104,7 +138,7 @@ public struct Trainer {
       history.trainLoss.append(lossSum / Double(n))
       history.trainAccuracy.append(hasAccuracy ? Double(correct) / Double(n) : nil)
       if let validation {
-        let (vl, va) = try evaluate(model, x: validation.x, y: validation.y)
+        let (vl, va) = try evaluate(model, data: validation)
         history.validationLoss.append(vl)
         history.validationAccuracy.append(va)
       } else {
@@ -113,10 +147,11 @@ public struct Trainer {
       }
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       history.epochSeconds.append(seconds)
-      var metrics: [(String, Double)] = [("loss", history.trainLoss.last!)]
-      if let a = history.trainAccuracy[epoch - 1] { metrics.append(("accuracy", a)) }
-      if let v = history.validationLoss[epoch - 1] { metrics.append(("val_loss", v)) }
-      if let v = history.validationAccuracy[epoch - 1] { metrics.append(("val_accuracy", v)) }
+      let e = history.epochs - 1
+      var metrics: [(String, Double)] = [("loss", history.trainLoss[e])]
+      if let a = history.trainAccuracy[e] { metrics.append(("accuracy", a)) }
+      if let v = history.validationLoss[e] { metrics.append(("val_loss", v)) }
+      if let v = history.validationAccuracy[e] { metrics.append(("val_accuracy", v)) }
       progress.epochFinished(epoch, of: epochs, batches: batches, elapsed: seconds, metrics: metrics)
       try onEpochEnd?(EpochReport(epoch: epoch, history: history, model: model))
     }
@@ -125,15 +160,19 @@ public struct Trainer {
 
   /// Loss and accuracy (nil for regression losses) of `model` on a data set, without gradients, in batches.
   public func evaluate(_ model: Sequential, x: Tensor, y: Tensor) throws -> (loss: Double, accuracy: Double?) {
-    guard x.shape.first == y.shape.first, let n = x.shape.first, n > 0 else {
-      throw TrainingError.badData("evaluation inputs \(x.shape) and targets \(y.shape) need the same, non-zero number of samples")
-    }
+    try evaluate(model, data: try TensorData(x: x, y: y))
+  }
+
+  /// Loss and accuracy of `model` on `data`, without gradients, in batches of at least 256.
+  public func evaluate(_ model: Sequential, data: TrainingData) throws -> (loss: Double, accuracy: Double?) {
+    let n = data.count
+    guard n > 0 else { throw TrainingError.badData("there are no samples to evaluate") }
     return try Tensor.withoutGrad {
       var lossSum = 0.0, correct = 0, hasAccuracy = true
       var start = 0
       while start < n {
         let idx = Array(start..<min(n, start + max(batchSize, 256)))
-        let xb = try x.gatherRows(idx), yb = try y.gatherRows(idx)
+        let (xb, yb) = try data.batch(idx, training: false)
         let out = try model.forward(xb, training: false)
         lossSum += Double(try loss(out, yb).item) * Double(idx.count)
         if let c = try loss.correct(out, yb) { correct += c } else { hasAccuracy = false }

@@ -21,6 +21,7 @@ public enum Gallery {
     ("annotations", annotations),
     ("diagram", diagram),
     ("mlp", mlp),
+    ("cnn-volumes", cnnVolumes),
     ("subplots", subplots),
   ]
 
@@ -286,6 +287,23 @@ public enum Gallery {
     let w1 = (0..<12).map { _ in (0..<3).map { _ in rng.normal() } }
     let w2 = (0..<2).map { _ in (0..<12).map { _ in rng.normal() } }
     b.mlp(layerSizes: [3, 12, 2], weights: [w1, w2])
+    return fig
+  }
+
+  static func cnnVolumes() -> Figure {
+    let fig = Figure(width: 900, height: 360)
+    let d = fig.diagram()
+    d.title = "Stacked volumes (PlotNeuralNet style)"
+    let layers: [(String, String, Double, Double)] = [("input", "32×32×3", 3, 32), ("conv", "30×30×32", 32, 30), ("pool", "15×15×32", 32, 15), ("conv", "13×13×64", 64, 13), ("dense", "10", 4, 10)]
+    var x = 0.0
+    var previous: NodeID?
+    for (i, l) in layers.enumerated() {
+      let t = 0.25 + log2(l.2) * 0.25, h = l.3 / 8
+      let node = d.volume(at: Point(x, 0), thickness: t, height: h, depth: l.0 == "dense" ? 0.2 : h, label: l.0, sublabel: l.1, fill: Palette.color(i).mixed(with: .white, 0.5))
+      if let previous { d.connect(previous, node, color: Color(hex: 0x999999), width: 1, arrow: true) }
+      previous = node
+      x += t + h * 0.55 + 1.2
+    }
     return fig
   }
 

@@ -12,7 +12,11 @@ public final class Diagram: Panel {
   /// Space kept around the content, in pixels.
   public var padding: Double = 12
 
-  enum Shape { case circle(radius: Double), box(width: Double, height: Double, corner: Double) }
+  enum Shape {
+    case circle(radius: Double), box(width: Double, height: Double, corner: Double)
+    /// A 3-D block seen from the front right: `thickness` across, `height` up, `depth` receding.
+    case volume(thickness: Double, height: Double, depth: Double)
+  }
   struct Node {
     let center: Point
     let shape: Shape
@@ -60,6 +64,14 @@ public final class Diagram: Panel {
   @discardableResult
   public func box(at center: Point, width: Double, height: Double, label: String? = nil, sublabel: String? = nil, fill: Color = .white, stroke: Color = .ink, corner: Double = 0.15, textSize: Double = 12) -> NodeID {
     nodes.append(Node(center: center, shape: .box(width: width, height: height, corner: corner), label: label, sublabel: sublabel, fill: fill, stroke: stroke, textSize: textSize))
+    return NodeID(index: nodes.count - 1)
+  }
+
+  /// A 3-D block (a layer's activations in PlotNeuralNet's style): `thickness` across (channels), `height`
+  /// up and `depth` receding (the feature map's size), with its label and a second line below it.
+  @discardableResult
+  public func volume(at center: Point, thickness: Double, height: Double, depth: Double, label: String? = nil, sublabel: String? = nil, fill: Color = Color(hex: 0xdbe9f6), textSize: Double = 11) -> NodeID {
+    nodes.append(Node(center: center, shape: .volume(thickness: thickness, height: height, depth: depth), label: label, sublabel: sublabel, fill: fill, stroke: .ink, textSize: textSize))
     return NodeID(index: nodes.count - 1)
   }
 
@@ -174,8 +186,14 @@ public final class Diagram: Panel {
     switch n.shape {
     case .circle(let r): return Rect(x: n.center.x - r, y: n.center.y - r, width: 2 * r, height: 2 * r)
     case .box(let w, let h, _): return Rect(x: n.center.x - w / 2, y: n.center.y - h / 2, width: w, height: h)
+    case .volume(let t, let h, let d):
+      let (ox, oy) = Self.obliqueOffset(d)
+      return Rect(x: n.center.x - t / 2, y: n.center.y - h / 2 + oy, width: t + ox, height: h - oy + 1.1)
     }
   }
+
+  /// How far a volume's back face sits from its front face.
+  static func obliqueOffset(_ depth: Double) -> (Double, Double) { (depth * 0.55, -depth * 0.45) }
 
   /// Where the line from the node's centre towards `toward` leaves its outline (in units).
   private func outline(_ n: Node, toward p: Point) -> Point {
@@ -184,7 +202,7 @@ public final class Diagram: Panel {
     guard len > 0 else { return n.center }
     switch n.shape {
     case .circle(let r): return Point(n.center.x + dx / len * r, n.center.y + dy / len * r)
-    case .box(let w, let h, _):
+    case .box(let w, let h, _), .volume(let w, let h, _):
       let t = min(dx == 0 ? .infinity : (w / 2) / abs(dx), dy == 0 ? .infinity : (h / 2) / abs(dy))
       return Point(n.center.x + dx * t, n.center.y + dy * t)
     }
@@ -203,7 +221,13 @@ public final class Diagram: Panel {
     let minX = rects.map(\.minX).min() ?? 0, maxX = rects.map(\.maxX).max() ?? 1
     let minY = rects.map(\.minY).min() ?? 0, maxY = rects.map(\.maxY).max() ?? 1
     // Leave room for text that sticks out past the anchors.
-    let textMargin = (labels.map { canvas.measure($0.text, size: $0.size, weight: $0.weight).width }.max() ?? 0) / 2
+    var widest = labels.map { canvas.measure($0.text, size: $0.size, weight: $0.weight).width }.max() ?? 0
+    // Volumes carry their labels below them, which can be wider than the block.
+    for n in nodes {
+      guard case .volume = n.shape else { continue }
+      for text in [n.label, n.sublabel].compactMap({ $0 }) { widest = max(widest, canvas.measure(text, size: n.textSize, weight: .bold).width) }
+    }
+    let textMargin = widest / 2
     let inner = area.inset(left: textMargin, top: 8, right: textMargin, bottom: 8)
     let k = min(inner.width / max(maxX - minX, 1e-9), inner.height / max(maxY - minY, 1e-9))
     let ox = inner.midX - (minX + maxX) / 2 * k
@@ -237,6 +261,20 @@ public final class Diagram: Panel {
       case .circle(let r): canvas.circle(c, radius: r * k, fill: n.fill, stroke: n.stroke, width: 1.4)
       case .box(let w, let h, let corner):
         canvas.roundedRect(Rect(x: c.x - w * k / 2, y: c.y - h * k / 2, width: w * k, height: h * k), radius: corner * k, fill: n.fill, stroke: n.stroke, width: 1.4)
+      case .volume(let t, let h, let d):
+        let (ox, oy) = Self.obliqueOffset(d)
+        let x0 = c.x - t * k / 2, x1 = c.x + t * k / 2, y0 = c.y - h * k / 2, y1 = c.y + h * k / 2
+        let dx = ox * k, dy = oy * k
+        canvas.polygon([Point(x0, y0), Point(x1, y0), Point(x1 + dx, y0 + dy), Point(x0 + dx, y0 + dy)], fill: n.fill.mixed(with: .white, 0.45), stroke: n.stroke, width: 0.8)
+        canvas.polygon([Point(x1, y0), Point(x1, y1), Point(x1 + dx, y1 + dy), Point(x1 + dx, y0 + dy)], fill: n.fill.mixed(with: .black, 0.18), stroke: n.stroke, width: 0.8)
+        canvas.polygon([Point(x0, y0), Point(x1, y0), Point(x1, y1), Point(x0, y1)], fill: n.fill, stroke: n.stroke, width: 0.8)
+        if let label = n.label {
+          canvas.text(label, at: Point(c.x + dx / 2, y1 + 8), size: n.textSize, weight: .bold, anchor: .center, baseline: .top)
+        }
+        if let sub = n.sublabel {
+          canvas.text(sub, at: Point(c.x + dx / 2, y1 + 10 + n.textSize * 1.25), size: n.textSize * 0.92, color: .mutedInk, anchor: .center, baseline: .top)
+        }
+        continue
       }
       let textColor: Color = n.fill.luminance < 0.45 ? .white : .ink
       if let label = n.label {

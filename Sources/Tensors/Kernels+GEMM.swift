@@ -97,12 +97,16 @@ public enum GEMM {
   /// One thread's share: the block loops around the packing and the micro-kernel.
   static func blocked(_ o: Operands, _ kernel: Kernel, rows: Range<Int>, columns: Range<Int>, k: Int) {
     let (mr, nr) = (kernel.mr, kernel.nr)
-    let packedB = UnsafeMutableRawPointer.allocate(byteCount: 4 * kc * (min(nc, columns.count) + nr), alignment: 64).assumingMemoryBound(to: Float.self)
-    let packedA = UnsafeMutableRawPointer.allocate(byteCount: 4 * kc * (mc + mr), alignment: 64).assumingMemoryBound(to: Float.self)
+    // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
+    // new pages from the kernel every time.
+    let bufferB = PackingBuffers.shared.take(bytes: 4 * kc * (min(nc, columns.count) + nr))
+    let bufferA = PackingBuffers.shared.take(bytes: 4 * kc * (mc + mr))
     defer {
-      packedB.deallocate()
-      packedA.deallocate()
+      PackingBuffers.shared.give(bufferB)
+      PackingBuffers.shared.give(bufferA)
     }
+    let packedB = bufferB.pointer.assumingMemoryBound(to: Float.self)
+    let packedA = bufferA.pointer.assumingMemoryBound(to: Float.self)
     var jc = columns.lowerBound
     while jc < columns.upperBound {
       let ncb = min(nc, columns.upperBound - jc)
@@ -243,6 +247,35 @@ public enum GEMM {
     let row = UnsafeMutableRawPointer(c)
     row.storeBytes(of: row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self) + lo, toByteOffset: 0, as: SIMD8<Float>.self)
     row.storeBytes(of: row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + hi, toByteOffset: 32, as: SIMD8<Float>.self)
+  }
+
+  /// A free list of 64-byte-aligned blocks for the packed panels.
+  final class PackingBuffers: @unchecked Sendable {
+    struct Block {
+      let pointer: UnsafeMutableRawPointer
+      let bytes: Int
+    }
+    static let shared = PackingBuffers()
+    private let lock = NSLock()
+    private var free: [Block] = []
+
+    func take(bytes: Int) -> Block {
+      lock.lock()
+      defer { lock.unlock() }
+      if let i = free.firstIndex(where: { $0.bytes >= bytes }) { return free.remove(at: i) }
+      return Block(pointer: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes: bytes)
+    }
+
+    func give(_ block: Block) {
+      lock.lock()
+      defer { lock.unlock() }
+      free.append(block)
+      // Keep at most a few blocks of each thread's two kinds.
+      if free.count > 16 {
+        free.sort { $0.bytes > $1.bytes }
+        free.removeLast().pointer.deallocate()
+      }
+    }
   }
 
   /// The textbook i-j-k triple loop: the reference the tests and the benchmark compare with.

@@ -1,5 +1,7 @@
+import Datasets
 import FigureTesting
 import Foundation
+import Tensors
 import XCTest
 
 /// Each lesson run end to end in quick mode: its files, its numbers, a figure baseline, its README.
@@ -206,5 +208,65 @@ final class BackpropagationLessonTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(graph["f"]?["grad"]), 4 * dn, accuracy: 1e-5)
     XCTAssert(run.output.contains("by hand") && run.output.contains("autograd"), "the lesson prints the gradients")
     try run.checkBaseline("computation-graph")
+  }
+}
+
+/// Lesson 6 on a tiny CIFAR-10 fixture in the official layout (the tests never need the real data set).
+final class CNNLessonTests: XCTestCase {
+  var data: String!
+
+  override func setUpWithError() throws {
+    data = NSTemporaryDirectory() + "/cifar-lesson-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+    var rng = SeededGenerator(seed: 5)
+    for file in CIFAR10.trainFiles + CIFAR10.testFiles {
+      let n = 24
+      let set = CIFAR10(pixels: (0..<(n * CIFAR10.imageSize)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, labels: (0..<n).map { $0 % 10 })
+      try set.write(to: data + "/" + file)
+    }
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(atPath: data) }
+
+  func testQuickRunAndResume() throws {
+    let run = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data, "--epochs", "1", "--batch-size", "16"])
+    defer { run.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    try run.checkFigureFiles()
+    XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("06-cnn-cifar10"))
+    var s = try run.summary()
+    XCTAssertNotNil(s["test_accuracy"] as? Double)
+    XCTAssertEqual((s["epoch_seconds"] as? [Double])?.count, 1)
+    XCTAssertGreaterThan(try XCTUnwrap(s["peak_rss_bytes"] as? Double), 1e6)
+    XCTAssertEqual(s["parameters"] as? Int, 122_570)
+    XCTAssertEqual(s["train_images"] as? Int, 120)
+    XCTAssert(run.output.contains("Total params: 122,570"), "the model summary is printed")
+    XCTAssert(FileManager.default.fileExists(atPath: run.folder + "/checkpoint.safetensors"))
+    try run.checkBaseline("network")
+
+    let resumed = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data, "--epochs", "2", "--batch-size", "16", "--resume"], folder: run.folder)
+    XCTAssertEqual(resumed.status, 0, resumed.errorOutput)
+    XCTAssert(resumed.output.contains("Resuming after epoch 1"), resumed.output)
+    XCTAssertFalse(resumed.output.contains("Epoch 1/2"), "epoch 1 is not trained again")
+    s = try resumed.summary()
+    XCTAssertEqual((s["epoch_seconds"] as? [Double])?.count, 2)
+  }
+
+  func testBadDataStopsBeforeWritingAnything() throws {
+    try FileManager.default.removeItem(atPath: data + "/data_batch_4.bin")
+    let missing = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data])
+    XCTAssertNotEqual(missing.status, 0)
+    XCTAssert(missing.errorOutput.contains("data_batch_4.bin is missing"), missing.errorOutput)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: missing.folder))
+    let nowhere = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data + "/nope"])
+    XCTAssert(nowhere.errorOutput.contains("does not exist") && nowhere.errorOutput.contains("make data"), nowhere.errorOutput)
+    XCTAssertEqual(nowhere.errorOutput.split(separator: "\n").count, 1, nowhere.errorOutput)
+  }
+
+  func testResumeWithoutACheckpointIsRefused() throws {
+    let run = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data, "--resume"])
+    defer { run.remove() }
+    XCTAssertNotEqual(run.status, 0)
+    XCTAssert(run.errorOutput.contains("no checkpoint"), run.errorOutput)
   }
 }

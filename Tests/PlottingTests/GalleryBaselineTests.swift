@@ -21,7 +21,7 @@ final class GalleryBaselineTests: XCTestCase {
 
   func testGalleryHasEveryPlotKind() {
     let names = Set(Gallery.examples.map(\.name))
-    for kind in ["line", "line-styles", "band", "log-axes", "scatter", "heatmap", "decision-boundary", "contour", "bars", "histogram", "image-grid", "confusion-matrix", "annotations", "diagram", "mlp", "subplots"] {
+    for kind in ["line", "line-styles", "band", "log-axes", "scatter", "heatmap", "decision-boundary", "contour", "bars", "histogram", "image-grid", "confusion-matrix", "annotations", "diagram", "mlp", "cnn-volumes", "subplots"] {
       XCTAssert(names.contains(kind), "the gallery has no '\(kind)' example")
     }
   }

@@ -104,17 +104,7 @@ public indirect enum SummaryValue: Equatable {
       if v == v.rounded() && Swift.abs(v) < 1e15 { return String(Int64(v)) }
       return String(format: "%.17g", v)
     case .text(let s):
-      var out = "\""
-      for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-        default: out.unicodeScalars.append(u)
-        }
-      }
-      return out + "\""
+      return jsonQuoted(s)
     case .bool(let b): return b ? "true" : "false"
     case .list(let items):
       if items.allSatisfy({ if case .number = $0 { return true } else { return false } }) {

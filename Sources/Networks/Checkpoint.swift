@@ -15,7 +15,7 @@ public enum Checkpoint {
   public static func save(_ tensors: [(String, Tensor)], to path: String, metadata: [String: String] = [:]) throws {
     var header: [String] = []
     if !metadata.isEmpty {
-      let entries = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+      let entries = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
       header.append("\"__metadata__\":{\(entries.joined(separator: ","))}")
     }
     var offset = 0
@@ -23,7 +23,7 @@ public enum Checkpoint {
     for (name, t) in tensors {
       guard seen.insert(name).inserted else { throw Error(description: "checkpoint: the name '\(name)' appears twice") }
       let bytes = t.count * 4
-      header.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+      header.append("\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
       offset += bytes
     }
     var json = Array(("{" + header.joined(separator: ",") + "}").utf8)
@@ -88,20 +88,6 @@ public enum Checkpoint {
       throw Error(description: "checkpoint \(path) has no readable header")
     }
     return (header["__metadata__"] as? [String: String]) ?? [:]
-  }
-
-  private static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-      default: out.unicodeScalars.append(u)
-      }
-    }
-    return out + "\""
   }
 }
 

@@ -17,27 +17,11 @@ func broadcastShape(_ a: [Int], _ b: [Int], op: String) throws -> [Int] {
 
 /// For each flat index of `out`, the flat index of the broadcast operand of shape `shape`.
 func broadcastIndex(from shape: [Int], to out: [Int]) -> [Int] {
-  let n = out.reduce(1, *)
-  if shape == out { return Array(0..<n) }
+  if shape == out { return Array(0..<out.reduce(1, *)) }
   let padded = [Int](repeating: 1, count: out.count - shape.count) + shape
+  // A broadcast axis (size 1) does not move through the operand: stride 0.
   let inStrides = Tensor.strides(padded).enumerated().map { padded[$0.offset] == 1 ? 0 : $0.element }
-  var index = [Int](repeating: 0, count: n)
-  var counter = [Int](repeating: 0, count: out.count)
-  var offset = 0
-  for i in 0..<n {
-    index[i] = offset
-    // Advance the multi-index like an odometer.
-    var axis = out.count - 1
-    while axis >= 0 {
-      counter[axis] += 1
-      offset += inStrides[axis]
-      if counter[axis] < out[axis] { break }
-      offset -= inStrides[axis] * counter[axis]
-      counter[axis] = 0
-      axis -= 1
-    }
-  }
-  return index
+  return broadcastIndexStrided(out, inStrides)
 }
 
 /// Sums a gradient of the broadcast shape back down to the operand's shape.

@@ -233,10 +233,13 @@ public enum GEMM {
       add(c + 4 * ldc, c40, c41)
       add(c + 5 * ldc, c50, c51)
     } else {
-      // An edge tile: only the rows and columns inside C.
-      let tile = [c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51]
-      for r in 0..<rows {
-        for q in 0..<columns { c[r * ldc + q] += tile[2 * r + q / 8][q % 8] }
+      // An edge tile: only the rows and columns inside C (read through the registers' bytes, no allocation).
+      var tile = (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+      withUnsafeBytes(of: &tile) { raw in
+        let values = raw.bindMemory(to: Float.self)
+        for r in 0..<rows {
+          for q in 0..<columns { c[r * ldc + q] += values[r * 16 + q] }
+        }
       }
     }
   }

@@ -1,8 +1,10 @@
 // Compiled for x86-64-v4 (AVX-512): call only after checking that the processor has it (nl_cpu_has_avx512).
 
 /// The 12 x 32 tile of C += (12 x kc panel of A)(kc x 32 panel of B), in twenty-four SIMD16 accumulators.
-/// `a` holds 12 values per step, `b` 32 (two SIMD16) per step; `rows` and `columns` trim an edge tile.
-public func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+/// `a` holds 12 values per step, `b` 32 (two SIMD16) per step, `ldb` floats apart (32 when packed, B's row
+/// stride when read in place); `rows` and `columns` trim an edge tile.
+public func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+  let step = ldb * 4
   var acc = (
     SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
     SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
@@ -38,7 +40,7 @@ public func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<
     v = SIMD16<Float>(repeating: ap[11])
     acc.22 = acc.22.addingProduct(v, b0); acc.23 = acc.23.addingProduct(v, b1)
     ap += 12
-    bp += 128
+    bp += step
   }
   if rows == 12 && columns == 32 {
     add(c, acc.0, acc.1); add(c + ldc, acc.2, acc.3); add(c + 2 * ldc, acc.4, acc.5)

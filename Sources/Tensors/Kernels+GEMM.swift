@@ -17,13 +17,14 @@ public enum GEMM {
   struct Kernel: @unchecked Sendable {
     let name: String
     let mr: Int, nr: Int
-    let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+    /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns)
+    let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
   }
-  static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, c, ldc, rows, columns in
-    microKernel(kc: kc, a: a, b: UnsafeRawPointer(b).assumingMemoryBound(to: SIMD8<Float>.self), c: c, ldc: ldc, rows: rows, columns: columns)
+  static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns in
+    microKernel(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns)
   }
-  static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, c, ldc, rows, columns in
-    microKernel12x32(kc: kc, a: a, b: b, c: c, ldc: ldc, rows: rows, columns: columns)
+  static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns in
+    microKernel12x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns)
   }
   /// The micro-kernel in use: AVX-512 where the processor has it, else AVX2 (`NEURAL_LESSONS_KERNEL=avx2`
   /// forces the latter).
@@ -35,6 +36,8 @@ public enum GEMM {
   public static var kernelName: String { kernel.name }
 
   static let kc = 256, mc = 120, nc = 3072
+  /// Up to this many rows of C, B is read in place rather than packed (see `blocked`).
+  nonisolated(unsafe) static var inPlaceRows = 128
 
   /// How many threads the kernels use (default: every core).
   nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -113,17 +116,27 @@ public enum GEMM {
       var pc = 0
       while pc < k {
         let kcb = min(kc, k - pc)
-        packB(o, nr: nr, p0: pc, kc: kcb, j0: jc, nc: ncb, into: packedB)
+        // With few rows of A, each value of B is used only a few times: read full panels of a row-major B in
+        // place instead of copying them first (the same arithmetic in the same order).
+        let inPlace = !o.transB && rows.count <= inPlaceRows
+        if inPlace {
+          let edge = ncb % nr
+          if edge != 0 { packB(o, nr: nr, p0: pc, kc: kcb, j0: jc + ncb - edge, nc: edge, into: packedB) }
+        } else {
+          packB(o, nr: nr, p0: pc, kc: kcb, j0: jc, nc: ncb, into: packedB)
+        }
         var ic = rows.lowerBound
         while ic < rows.upperBound {
           let mcb = min(mc, rows.upperBound - ic)
           packA(o, mr: mr, i0: ic, mc: mcb, p0: pc, kc: kcb, into: packedA)
           var jr = 0
           while jr < ncb {
-            let bPanel = packedB + (jr / nr) * kcb * nr
+            let full = jr + nr <= ncb
+            let bPanel: UnsafePointer<Float> = inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * kcb * nr)
+            let bStep = inPlace && full ? o.ldb : nr
             var ir = 0
             while ir < mcb {
-              kernel.run(kcb, packedA + (ir / mr) * kcb * mr, bPanel, o.c + (ic + ir) * o.ldc + jc + jr, o.ldc, min(mr, mcb - ir), min(nr, ncb - jr))
+              kernel.run(kcb, packedA + (ir / mr) * kcb * mr, bPanel, bStep, o.c + (ic + ir) * o.ldc + jc + jr, o.ldc, min(mr, mcb - ir), min(nr, ncb - jr))
               ir += mr
             }
             jr += nr
@@ -203,13 +216,14 @@ public enum GEMM {
 
   /// The 6 x 16 tile of C += (6 x kc panel of A)(kc x 16 panel of B), in twelve SIMD8 accumulators.
   @inline(__always)
-  static func microKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<SIMD8<Float>>, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+  static func microKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
     var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
     var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-    var ap = a, bp = b
+    var ap = a, bp = UnsafeRawPointer(b)
+    let step = ldb * 4
     for _ in 0..<kc {
-      let b0 = bp[0], b1 = bp[1]
+      let b0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), b1 = bp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
       var av = SIMD8<Float>(repeating: ap[0])
       c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
       av = SIMD8<Float>(repeating: ap[1])
@@ -223,7 +237,7 @@ public enum GEMM {
       av = SIMD8<Float>(repeating: ap[5])
       c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
       ap += 6
-      bp += 2
+      bp += step
     }
     if rows == 6 && columns == 16 {
       add(c, c00, c01)

@@ -77,3 +77,23 @@ final class GEMMTests: XCTestCase {
     }
   }
 }
+
+extension GEMMTests {
+  /// Reading B in place (few rows) gives the same bits as packing it first.
+  func testInPlaceBMatchesPackedB() {
+    var rng = SeededGenerator(seed: 8)
+    let (m, n, k) = (40, 300, 270)
+    let a = random(m * k, &rng), b = random(k * n, &rng)
+    func run(_ threshold: Int, _ kernel: GEMM.Kernel) -> [UInt32] {
+      let saved = GEMM.inPlaceRows
+      GEMM.inPlaceRows = threshold
+      defer { GEMM.inPlaceRows = saved }
+      var c = [Float](repeating: 0, count: m * n)
+      a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+        GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: 0, c: pc.baseAddress!, ldc: n, threads: 2, kernel: kernel)
+      } } }
+      return c.map(\.bitPattern)
+    }
+    for kernel in kernels { XCTAssertEqual(run(0, kernel), run(1000, kernel), kernel.name) }
+  }
+}

@@ -114,13 +114,23 @@ public final class Adam: Optimizer {
   public func step() {
     t += 1
     let c1 = 1 - Foundation.pow(beta1, Float(t)), c2 = 1 - Foundation.pow(beta2, Float(t))
+    let (b1, b2, lr, eps, wd) = (beta1, beta2, learningRate, epsilon, weightDecay)
     for (k, p) in parameters.enumerated() {
       guard let grad = p.grad else { continue }
-      for i in 0..<p.count {
-        let g = decayed(grad[i], p.data[i], weightDecay)
-        m[k][i] = beta1 * m[k][i] + (1 - beta1) * g
-        v[k][i] = beta2 * v[k][i] + (1 - beta2) * g * g
-        p.data[i] -= learningRate * (m[k][i] / c1) / ((v[k][i] / c2).squareRoot() + epsilon)
+      // The same formulas through raw buffers: no copy-on-write or bounds checks per value.
+      grad.withUnsafeBufferPointer { g in
+        p.data.withUnsafeMutableBufferPointer { w in
+          m[k].withUnsafeMutableBufferPointer { mk in
+            v[k].withUnsafeMutableBufferPointer { vk in
+              for i in 0..<w.count {
+                let gi = decayed(g[i], w[i], wd)
+                mk[i] = b1 * mk[i] + (1 - b1) * gi
+                vk[i] = b2 * vk[i] + (1 - b2) * gi * gi
+                w[i] -= lr * (mk[i] / c1) / ((vk[i] / c2).squareRoot() + eps)
+              }
+            }
+          }
+        }
       }
     }
   }

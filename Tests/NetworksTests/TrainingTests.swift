@@ -99,3 +99,26 @@ final class TrainingTests: XCTestCase {
     }
   }
 }
+
+extension TrainingTests {
+  /// The same seed gives the same numbers with any thread count (fixed reduction orders everywhere).
+  func testCNNTrainingIsTheSameWithOneOrTwoThreads() throws {
+    func run(threads: Int) throws -> [Double] {
+      let saved = GEMM.threads
+      GEMM.threads = threads
+      defer { GEMM.threads = saved }
+      var rng = SeededGenerator(seed: 11)
+      let x = try Tensor.uniform([24, 3, 10, 10], in: 0...1, using: &rng)
+      let y = try Tensor((0..<24).map { Float($0 % 4) }, shape: [24])
+      let model = Sequential([
+        try Conv2D(3, 8, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
+        Flatten(), try Dense(8 * 4 * 4, 4, rng: &rng),
+      ])
+      let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: try Adam(model.parameters, learningRate: 0.01), epochs: 2, batchSize: 8, seed: 3, progress: ProgressPrinter(mode: .silent))
+      let h = try trainer.fit(model, x: x, y: y)
+      return h.trainLoss + model.parameters.flatMap { $0.data.map(Double.init) }
+    }
+    let one = try run(threads: 1), two = try run(threads: 2)
+    XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
+  }
+}

@@ -24,6 +24,18 @@ func broadcastIndex(from shape: [Int], to out: [Int]) -> [Int] {
   return broadcastIndexStrided(out, inStrides)
 }
 
+/// Runs `body` over 0..<count, in one piece for small counts and split over the cores for large ones (each
+/// value is computed on its own, so the split changes no result).
+@inline(__always)
+func elementwiseChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
+  let parts = count >= 1 << 16 ? GEMM.threads : 1
+  if parts <= 1 {
+    body(0..<count)
+    return
+  }
+  parallelFor(parts) { p in body((count * p / parts)..<(count * (p + 1) / parts)) }
+}
+
 /// Sums a gradient of the broadcast shape back down to the operand's shape.
 func reduceGradient(_ g: [Float], index: [Int], count: Int) -> [Float] {
   if index.count == count { return g }
@@ -90,6 +102,8 @@ extension Tensor {
   @inline(__always)
   public static func unaryOp(_ a: Tensor, name: String, forward: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
     let n = a.count
+    // Forward in one inlined loop (the closure is known here, so it compiles to straight vector code); the
+    // backward calls its stored derivative per value anyway, so it is split over the cores instead.
     let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
       a.data.withUnsafeBufferPointer { src in
         for i in 0..<n { buffer[i] = forward(src[i]) }
@@ -101,7 +115,10 @@ extension Tensor {
         o.grad!.withUnsafeBufferPointer { g in
           a.data.withUnsafeBufferPointer { x in
             o.data.withUnsafeBufferPointer { y in
-              for i in 0..<n { buffer[i] = g[i] * derivative(x[i], y[i]) }
+              let gs = SharedPointer(pointer: UnsafeMutablePointer(mutating: g.baseAddress!)), xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: x.baseAddress!))
+              let ys = SharedPointer(pointer: UnsafeMutablePointer(mutating: y.baseAddress!)), out = SharedPointer(pointer: buffer.baseAddress!)
+              let d = UncheckedSendable(derivative)
+              elementwiseChunks(n) { range in for i in range { out.pointer[i] = gs.pointer[i] * d.value(xs.pointer[i], ys.pointer[i]) } }
             }
           }
         }

@@ -69,11 +69,13 @@ struct CNNLesson: ParsableCommand {
 
     // MARK: The network
     var rng = SeededGenerator(seed: lesson.seed(1))
+    // Glorot-uniform weights and zero biases: Keras's defaults, so the comparison with it is like for like.
+    let initializer = Initializer.xavierUniform
     let model = Sequential([
-      try Conv2D(3, 32, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(32, 64, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(64, 64, kernel: 3, rng: &rng), Activation(.relu), Flatten(),
-      try Dense(1024, 64, rng: &rng), Activation(.relu), try Dense(64, 10, rng: &rng),
+      try Conv2D(3, 32, kernel: 3, initializer: initializer, rng: &rng), Activation(.relu), MaxPool2D(2),
+      try Conv2D(32, 64, kernel: 3, initializer: initializer, rng: &rng), Activation(.relu), MaxPool2D(2),
+      try Conv2D(64, 64, kernel: 3, initializer: initializer, rng: &rng), Activation(.relu), Flatten(),
+      try Dense(1024, 64, initializer: initializer, rng: &rng), Activation(.relu), try Dense(64, 10, initializer: initializer, rng: &rng),
     ])
     lesson.say(try model.summary(inputShape: [3, 32, 32]))
     try lesson.save(networkDiagram(), as: "network")

@@ -1,21 +1,45 @@
 import Foundation
 
 extension Tensor {
+  /// For every slice along axis `ax`, in order: its maximum m and sum(exp(x - m)) in Double, the two numbers
+  /// that make softmax and logSoftmax stable (no overflowing exp, no log(0)).
+  func sliceMaxAndSum(_ ax: Int) -> (max: [Float], sum: [Double]) {
+    let (outer, size, inner) = split(ax)
+    var maxes = [Float](repeating: 0, count: outer * inner), sums = [Double](repeating: 0, count: outer * inner)
+    for o in 0..<outer {
+      for i in 0..<inner {
+        var m = -Float.infinity
+        for k in 0..<size { m = Swift.max(m, data[(o * size + k) * inner + i]) }
+        var s = 0.0
+        for k in 0..<size { s += Double(Foundation.exp(data[(o * size + k) * inner + i] - m)) }
+        maxes[o * inner + i] = m
+        sums[o * inner + i] = s
+      }
+    }
+    return (maxes, sums)
+  }
+
+  /// Applies `f(x, m, s)` to every value, with its slice's maximum and sum of exponentials.
+  func mapSlices(_ ax: Int, _ f: (Float, Float, Double) -> Float) -> [Float] {
+    let (outer, size, inner) = split(ax)
+    let (maxes, sums) = sliceMaxAndSum(ax)
+    var out = [Float](repeating: 0, count: count)
+    for o in 0..<outer {
+      for k in 0..<size {
+        for i in 0..<inner {
+          let j = (o * size + k) * inner + i
+          out[j] = f(data[j], maxes[o * inner + i], sums[o * inner + i])
+        }
+      }
+    }
+    return out
+  }
+
   /// Softmax along `axis` (default: the last), stable: the maximum is subtracted before exp.
   public func softmax(axis: Int = -1) throws -> Tensor {
     let ax = try axisIndex(axis, "softmax")
     let (outer, size, inner) = split(ax)
-    var out = [Float](repeating: 0, count: count)
-    for o in 0..<outer {
-      for i in 0..<inner {
-        let at = { (k: Int) in (o * size + k) * inner + i }
-        var m = -Float.infinity
-        for k in 0..<size { m = Swift.max(m, data[at(k)]) }
-        var s = 0.0
-        for k in 0..<size { let e = Foundation.exp(data[at(k)] - m); out[at(k)] = e; s += Double(e) }
-        for k in 0..<size { out[at(k)] = Float(Double(out[at(k)]) / s) }
-      }
-    }
+    let out = mapSlices(ax) { x, m, s in Float(Double(Foundation.exp(x - m)) / s) }
     return Tensor(result: out, shape: shape, op: "softmax").recording([self]) { [count] res in
       // dx = y * (g - sum(g * y)) over the axis
       let g = res.grad!, y = res.data
@@ -35,18 +59,7 @@ extension Tensor {
   public func logSoftmax(axis: Int = -1) throws -> Tensor {
     let ax = try axisIndex(axis, "logSoftmax")
     let (outer, size, inner) = split(ax)
-    var out = [Float](repeating: 0, count: count)
-    for o in 0..<outer {
-      for i in 0..<inner {
-        let at = { (k: Int) in (o * size + k) * inner + i }
-        var m = -Float.infinity
-        for k in 0..<size { m = Swift.max(m, data[at(k)]) }
-        var s = 0.0
-        for k in 0..<size { s += Double(Foundation.exp(data[at(k)] - m)) }
-        let lse = m + Float(Foundation.log(s))
-        for k in 0..<size { out[at(k)] = data[at(k)] - lse }
-      }
-    }
+    let out = mapSlices(ax) { x, m, s in x - (m + Float(Foundation.log(s))) }
     return Tensor(result: out, shape: shape, op: "logSoftmax").recording([self]) { [count] res in
       // dx = g - softmax * sum(g) over the axis
       let g = res.grad!, y = res.data

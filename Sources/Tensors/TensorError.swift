@@ -15,6 +15,3 @@ public struct TensorError: Error, CustomStringConvertible, Equatable {
 extension TensorError: LocalizedError {
   public var errorDescription: String? { message }
 }
-
-/// "[2, 3]" for shapes in messages.
-func describe(_ shape: [Int]) -> String { "\(shape)" }

@@ -195,8 +195,7 @@ struct CNNLesson: ParsableCommand {
     ]
     var x = 0.0
     var previous: NodeID?
-    for (i, layer) in layers.enumerated() {
-      let (name, shape, channels, size, flat) = layer
+    for (name, shape, channels, size, flat) in layers {
       let thickness = flat ? 0.35 : 0.3 + log2(Double(channels)) * 0.22
       let height = flat ? 1.2 + log2(Double(channels)) * 0.45 : 0.5 + Double(size) / 6.5
       let node = d.volume(at: Point(x, 0), thickness: thickness, height: height, depth: flat ? 0.15 : height, label: name, sublabel: shape,
@@ -205,7 +204,6 @@ struct CNNLesson: ParsableCommand {
       if let previous { d.connect(previous, node, color: Color(hex: 0x999999), width: 1, arrow: true) }
       previous = node
       x += thickness + (flat ? 0.15 : height) * 0.55 + 1.45
-      _ = i
     }
     return fig
   }

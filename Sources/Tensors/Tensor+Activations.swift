@@ -11,9 +11,30 @@ extension Tensor {
   public func tanh() -> Tensor {
     Tensor.unaryOp(self, name: "tanh", forward: Foundation.tanh, derivative: { _, y in 1 - y * y })
   }
-  /// max(0, x) (derivative 0 at 0).
+  /// max(0, x) (derivative 0 at 0; NaN stays NaN, so a diverging run shows in the loss). The workhorse of every network here, so it has its own vector loops,
+  /// split over the cores for large tensors, rather than the generic per-value closure of `unaryOp`.
   public func relu() -> Tensor {
-    Tensor.unaryOp(self, name: "relu", forward: { Swift.max(0, $0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+    let n = count
+    let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+      data.withUnsafeBufferPointer { src in
+        let xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: src.baseAddress!)), ys = SharedPointer(pointer: buffer.baseAddress!)
+        elementwiseChunks(n) { range in reluForward(xs.pointer, ys.pointer, range) }
+      }
+      initialized = n
+    }
+    return Tensor(result: out, shape: shape, op: "relu").recording([self]) { o in
+      let ga = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+        o.grad!.withUnsafeBufferPointer { g in
+          self.data.withUnsafeBufferPointer { x in
+            let gs = SharedPointer(pointer: UnsafeMutablePointer(mutating: g.baseAddress!)), xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: x.baseAddress!))
+            let out = SharedPointer(pointer: buffer.baseAddress!)
+            elementwiseChunks(n) { range in reluBackward(gs.pointer, xs.pointer, out.pointer, range) }
+          }
+        }
+        initialized = n
+      }
+      self.accumulate(ga)
+    }
   }
   /// x for x > 0, slope * x otherwise.
   public func leakyRelu(slope: Float = 0.01) -> Tensor {
@@ -50,4 +71,30 @@ func stableSigmoid(_ x: Float) -> Float {
   if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
   let e = Foundation.exp(x)
   return e / (1 + e)
+}
+
+/// y = max(0, x) over `range`, sixteen values at a time.
+@inline(__always)
+func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+  var i = range.lowerBound
+  let zero = SIMD16<Float>()
+  while i + 16 <= range.upperBound {
+    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(y + i).storeBytes(of: v.replacing(with: zero, where: v .< zero), as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i < range.upperBound { y[i] = x[i] < 0 ? 0 : x[i]; i += 1 }
+}
+
+/// dx = g where x > 0, else 0, over `range`.
+@inline(__always)
+func reluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+  var i = range.lowerBound
+  let zero = SIMD16<Float>()
+  while i + 16 <= range.upperBound {
+    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self), d = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(dx + i).storeBytes(of: zero.replacing(with: d, where: v .> zero), as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i < range.upperBound { dx[i] = x[i] > 0 ? g[i] : 0; i += 1 }
 }

@@ -287,15 +287,7 @@ extension Tensor {
             if isMax && kernel == 2 && stride == 2 && padding == 0 {
               // The common 2x2 window, without bounds checks; ties go to the first maximum, as below.
               for oi in 0..<oh {
-                let r0 = src + 2 * oi * w, r1 = r0 + w
-                for oj in 0..<ow {
-                  var best = r0[2 * oj], at = 2 * oi * w + 2 * oj
-                  if r0[2 * oj + 1] > best { best = r0[2 * oj + 1]; at = 2 * oi * w + 2 * oj + 1 }
-                  if r1[2 * oj] > best { best = r1[2 * oj]; at = (2 * oi + 1) * w + 2 * oj }
-                  if r1[2 * oj + 1] > best { best = r1[2 * oj + 1]; at = (2 * oi + 1) * w + 2 * oj + 1 }
-                  dst[oi * ow + oj] = best
-                  arg[oi * ow + oj] = Int32(at)
-                }
+                maxPool2x2Row(src + 2 * oi * w, src + (2 * oi + 1) * w, rowOffset: 2 * oi * w, count: ow, into: dst + oi * ow, argmax: arg + oi * ow)
               }
               return
             }
@@ -357,4 +349,52 @@ extension Tensor {
       self.accumulate(gx)
     }
   }
+}
+
+/// One output row of 2x2, stride-2 max pooling, sixteen outputs at a time: each output is the maximum of
+/// r0[2j], r0[2j+1], r1[2j], r1[2j+1], ties to the first in that order (as the scalar loop did). A short
+/// last chunk goes through copies, so nothing past the row is read or written.
+@inline(__always)
+func maxPool2x2Row(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, rowOffset: Int, count: Int, into dst: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+  let width = Float(r1 - r0)
+  var j = 0
+  while j + 16 <= count {
+    let top = UnsafeRawPointer(r0 + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+    let bottom = UnsafeRawPointer(r1 + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+    let (best, at) = maxPool2x2Chunk(top, bottom, first: Float(rowOffset + 2 * j), width: width)
+    UnsafeMutableRawPointer(dst + j).storeBytes(of: best, as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(argmax + j).storeBytes(of: at, as: SIMD16<Int32>.self)
+    j += 16
+  }
+  let rest = count - j
+  if rest > 0 {
+    var top = SIMD32<Float>(), bottom = SIMD32<Float>()
+    withUnsafeMutableBytes(of: &top) { $0.baseAddress!.copyMemory(from: r0 + 2 * j, byteCount: 8 * rest) }
+    withUnsafeMutableBytes(of: &bottom) { $0.baseAddress!.copyMemory(from: r1 + 2 * j, byteCount: 8 * rest) }
+    var (best, at) = maxPool2x2Chunk(top, bottom, first: Float(rowOffset + 2 * j), width: width)
+    withUnsafeBytes(of: &best) { (dst + j).update(from: $0.bindMemory(to: Float.self).baseAddress!, count: rest) }
+    withUnsafeBytes(of: &at) { (argmax + j).update(from: $0.bindMemory(to: Int32.self).baseAddress!, count: rest) }
+  }
+}
+
+/// Sixteen 2x2 windows: their maxima and the maxima's offsets (`first` is the offset of the first window's
+/// top-left value). The offsets are tracked as floats (exact below 2^23) so one comparison mask serves both.
+@inline(__always)
+func maxPool2x2Chunk(_ top: SIMD32<Float>, _ bottom: SIMD32<Float>, first: Float, width: Float) -> (SIMD16<Float>, SIMD16<Int32>) {
+  let left = SIMD16<Float>(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) + first, below = left + width
+  var best = top.evenHalf, at = left
+  var candidate = top.oddHalf
+  var better = candidate .> best
+  best.replace(with: candidate, where: better)
+  at.replace(with: left + 1, where: better)
+  candidate = bottom.evenHalf
+  better = candidate .> best
+  best.replace(with: candidate, where: better)
+  at.replace(with: below, where: better)
+  candidate = bottom.oddHalf
+  better = candidate .> best
+  best.replace(with: candidate, where: better)
+  at.replace(with: below + 1, where: better)
+  // Float to Int32 without the generic conversion: 2^23 + an integer below 2^23 has the integer in its low bits.
+  return (best, unsafeBitCast(at + 8_388_608, to: SIMD16<Int32>.self) &- 0x4B00_0000)
 }

@@ -66,4 +66,52 @@ final class ConvKernelTests: XCTestCase {
     XCTAssertEqual(one.1.map(\.bitPattern), two.1.map(\.bitPattern))
     XCTAssertEqual(one.2.map(\.bitPattern), two.2.map(\.bitPattern))
   }
+
+  /// The vectorised 2x2 max pooling against a plain loop, on widths with and without whole chunks of 16
+  /// outputs, odd sizes (the last row and column are dropped) and many ties (small integer values).
+  func testMaxPool2x2MatchesLoops() throws {
+    var rng = SeededGenerator(seed: 12)
+    for (h, w) in [(2, 2), (5, 7), (30, 30), (13, 13), (4, 33), (6, 64), (3, 70)] {
+      let values = (0..<(2 * 3 * h * w)).map { _ in Float(Int(rng.next() % 5) - 2) }
+      let x = try Tensor(values, shape: [2, 3, h, w], requiresGrad: true)
+      let y = try x.maxPool2d(kernel: 2)
+      let (oh, ow) = (h / 2, w / 2)
+      var expected = [Float](), grad = [Float](repeating: 0, count: values.count)
+      let g = (0..<(6 * oh * ow)).map { Float($0 % 7 + 1) }
+      for plane in 0..<6 {
+        for i in 0..<oh {
+          for j in 0..<ow {
+            var best = -Float.infinity, at = 0
+            for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+              let index = plane * h * w + (2 * i + di) * w + 2 * j + dj
+              if values[index] > best { best = values[index]; at = index }
+            }
+            expected.append(best)
+            grad[at] += g[expected.count - 1]
+          }
+        }
+      }
+      XCTAssertEqual(y.data, expected, "\(h)x\(w)")
+      try (y * Tensor(g, shape: y.shape)).sum().backward()
+      XCTAssertEqual(x.grad!, grad, "gradient \(h)x\(w)")
+    }
+  }
+
+  /// ReLU's vector loops (forward and backward, split over the cores for large tensors) against the formula,
+  /// zeros and NaN included.
+  func testReluMatchesFormula() throws {
+    var rng = SeededGenerator(seed: 13)
+    for count in [1, 15, 16, 17, 100_003] {
+      var values = (0..<count).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+      values[0] = 0
+      if count > 2 { values[2] = .nan }
+      let x = try Tensor(values, shape: [count], requiresGrad: true)
+      let y = x.relu()
+      for i in 0..<count where !values[i].isNaN { XCTAssertEqual(y.data[i], max(0, values[i]), "\(count) [\(i)]") }
+      if count > 2 { XCTAssertTrue(y.data[2].isNaN, "NaN goes through") }
+      let g = (0..<count).map { Float($0 % 3 + 1) }
+      try (y * Tensor(g, shape: [count])).sum().backward()
+      XCTAssertEqual(x.grad!, (0..<count).map { values[$0] > 0 ? g[$0] : 0 })
+    }
+  }
 }

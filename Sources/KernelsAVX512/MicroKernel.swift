@@ -1,9 +1,13 @@
 // Compiled for x86-64-v4 (AVX-512): call only after checking that the processor has it (nl_cpu_has_avx512).
 
-/// The 12 x 32 tile of C += (12 x kc panel of A)(kc x 32 panel of B), in twenty-four SIMD16 accumulators.
+/// The 12 x 32 tile of C (+)= (12 x kc panel of A)(kc x 32 panel of B), in twenty-four SIMD16 accumulators.
 /// `a` holds 12 values per step, `b` 32 (two SIMD16) per step, `ldb` floats apart (32 when packed, B's row
-/// stride when read in place); `rows` and `columns` trim an edge tile.
-public func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+/// stride when read in place); `rows` and `columns` trim an edge tile. With `accumulate` the tile is added to
+/// C, else C is overwritten (C need not be cleared first); `bias`, when given, adds bias[r] to row r afterwards.
+public func microKernel12x32(
+  kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int,
+  accumulate: Bool, bias: UnsafePointer<Float>?
+) {
   let step = ldb * 4
   var acc = (
     SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
@@ -43,25 +47,42 @@ public func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<
     bp += step
   }
   if rows == 12 && columns == 32 {
-    add(c, acc.0, acc.1); add(c + ldc, acc.2, acc.3); add(c + 2 * ldc, acc.4, acc.5)
-    add(c + 3 * ldc, acc.6, acc.7); add(c + 4 * ldc, acc.8, acc.9); add(c + 5 * ldc, acc.10, acc.11)
-    add(c + 6 * ldc, acc.12, acc.13); add(c + 7 * ldc, acc.14, acc.15); add(c + 8 * ldc, acc.16, acc.17)
-    add(c + 9 * ldc, acc.18, acc.19); add(c + 10 * ldc, acc.20, acc.21); add(c + 11 * ldc, acc.22, acc.23)
+    put(c, acc.0, acc.1, accumulate, bias, 0); put(c + ldc, acc.2, acc.3, accumulate, bias, 1)
+    put(c + 2 * ldc, acc.4, acc.5, accumulate, bias, 2); put(c + 3 * ldc, acc.6, acc.7, accumulate, bias, 3)
+    put(c + 4 * ldc, acc.8, acc.9, accumulate, bias, 4); put(c + 5 * ldc, acc.10, acc.11, accumulate, bias, 5)
+    put(c + 6 * ldc, acc.12, acc.13, accumulate, bias, 6); put(c + 7 * ldc, acc.14, acc.15, accumulate, bias, 7)
+    put(c + 8 * ldc, acc.16, acc.17, accumulate, bias, 8); put(c + 9 * ldc, acc.18, acc.19, accumulate, bias, 9)
+    put(c + 10 * ldc, acc.20, acc.21, accumulate, bias, 10); put(c + 11 * ldc, acc.22, acc.23, accumulate, bias, 11)
   } else {
     withUnsafeBytes(of: &acc) { raw in
       let tile = raw.bindMemory(to: Float.self)
       for r in 0..<rows {
-        for q in 0..<columns { c[r * ldc + q] += tile[r * 32 + q] }
+        for q in 0..<columns {
+          var v = accumulate ? c[r * ldc + q] + tile[r * 32 + q] : tile[r * 32 + q]
+          if let bias { v += bias[r] }
+          c[r * ldc + q] = v
+        }
       }
     }
   }
 }
 
+/// Writes one row of the tile: c[0..<32] = (c[0..<32] +) (lo, hi) (+ bias[r]).
 @inline(__always)
-func add(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
+func put(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>, _ accumulate: Bool, _ bias: UnsafePointer<Float>?, _ r: Int) {
   let row = UnsafeMutableRawPointer(c)
-  row.storeBytes(of: row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self) + lo, toByteOffset: 0, as: SIMD16<Float>.self)
-  row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + hi, toByteOffset: 64, as: SIMD16<Float>.self)
+  var lo = lo, hi = hi
+  if accumulate {
+    lo = row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self) + lo
+    hi = row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + hi
+  }
+  if let bias {
+    let v = SIMD16<Float>(repeating: bias[r])
+    lo += v
+    hi += v
+  }
+  row.storeBytes(of: lo, toByteOffset: 0, as: SIMD16<Float>.self)
+  row.storeBytes(of: hi, toByteOffset: 64, as: SIMD16<Float>.self)
 }
 
 /// Peak-rate probe: `iterations` rounds of 12 independent SIMD16 fused multiply-adds (384 flops a round).

@@ -20,6 +20,15 @@ extension Tensor {
     guard data.count == 1 else {
       throw TensorError("backward: needs a scalar (one value) to start from, got shape \(shape); reduce it with sum() or mean() first")
     }
+    try backward(gradient: [1])
+  }
+
+  /// Backpropagation from a tensor of any shape, given the gradient of some scalar with respect to it (as
+  /// PyTorch's `y.backward(g)`): the same as `(y * g).sum().backward()` without computing that product.
+  public func backward(gradient: [Float]) throws {
+    guard gradient.count == data.count else {
+      throw TensorError("backward: the gradient has \(gradient.count) values, the tensor of shape \(shape) has \(data.count)")
+    }
     guard requiresGrad else {
       throw TensorError("backward: this tensor does not depend on anything that requires gradients (was it computed inside withoutGrad, or from detached tensors?)")
     }
@@ -38,7 +47,7 @@ extension Tensor {
         stack.append((input, false))
       }
     }
-    accumulate([Float](repeating: 1, count: 1))
+    accumulate(gradient)
     for t in order.reversed() {
       guard let fn = t.backwardFn, t.grad != nil else { continue }
       fn(t)

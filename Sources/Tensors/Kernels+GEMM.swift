@@ -17,14 +17,14 @@ public enum GEMM {
   struct Kernel: @unchecked Sendable {
     let name: String
     let mr: Int, nr: Int
-    /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns)
-    let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+    /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns, add to C (else overwrite), row bias)
+    let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, UnsafePointer<Float>?) -> Void
   }
-  static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns in
-    microKernel(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns)
+  static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+    microKernel(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
   }
-  static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns in
-    microKernel12x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns)
+  static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+    microKernel12x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
   }
   /// The micro-kernel in use: AVX-512 where the processor has it, else AVX2 (`NEURAL_LESSONS_KERNEL=avx2`
   /// forces the latter).
@@ -51,26 +51,39 @@ public enum GEMM {
     multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB, beta: beta, c: c, ldc: ldc, threads: threads, kernel: Self.kernel)
   }
 
-  /// `multiply` with a chosen micro-kernel (the tests run both where the processor has AVX-512).
+  /// Where C's columns are stored when they are not one row of `ldc` floats: runs of `length` columns,
+  /// `stride` floats apart. A convolution's output [N, F, plane] is, seen as the F x (N * plane) product
+  /// W cols, runs of `plane` columns every F * plane floats, with rows `plane` apart.
+  struct ColumnRuns {
+    let length: Int, stride: Int
+  }
+
+  /// `multiply` with a chosen micro-kernel (the tests run both where the processor has AVX-512), C's columns
+  /// optionally in runs, and an optional bias added to each row of C (for beta = 0: C = op(A) op(B) + bias).
   static func multiply(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool, b: UnsafePointer<Float>, ldb: Int, transB: Bool,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int?, kernel: Kernel
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int?, kernel: Kernel, runs: ColumnRuns? = nil, bias: UnsafePointer<Float>? = nil
   ) {
     guard m > 0, n > 0 else { return }
     let (mr, nr) = (kernel.mr, kernel.nr)
-    if beta == 0 {
-      for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
-    } else if beta != 1 {
-      for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+    let operands = Operands(a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, runs: runs)
+    if beta != 0 && beta != 1 {
+      for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee *= beta } }
     }
-    guard k > 0 else { return }
-    let operands = Operands(a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB, c: c, ldc: ldc)
     let t = max(1, min(threads ?? Self.threads, 64))
     // Small products are not worth a second thread.
     let work = Double(m) * Double(n) * Double(k)
     let parts = work < 96 * 96 * 96 ? 1 : t
+    if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.name == avx512.name && runs == nil) {
+      // These add to C: clear it first when beta is 0, and add the bias after.
+      if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }
+      if k > 0 { dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts) }
+      if let bias { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee += bias[i] } } }
+      return
+    }
+    let blocks = Blocks(beta: beta, bias: bias)
     if parts == 1 {
-      blocked(operands, kernel, rows: 0..<m, columns: 0..<n, k: k)
+      blocked(operands, kernel, blocks, rows: 0..<m, columns: 0..<n, k: k)
       return
     }
     // Split the larger side, in whole panels.
@@ -78,27 +91,62 @@ public enum GEMM {
       let panels = (n + nr - 1) / nr
       DispatchQueue.concurrentPerform(iterations: parts) { p in
         let lo = min(n, panels * p / parts * nr), hi = min(n, panels * (p + 1) / parts * nr)
-        if lo < hi { blocked(operands, kernel, rows: 0..<m, columns: lo..<hi, k: k) }
+        if lo < hi { blocked(operands, kernel, blocks, rows: 0..<m, columns: lo..<hi, k: k) }
       }
     } else {
       let panels = (m + mr - 1) / mr
       DispatchQueue.concurrentPerform(iterations: parts) { p in
         let lo = min(m, panels * p / parts * mr), hi = min(m, panels * (p + 1) / parts * mr)
-        if lo < hi { blocked(operands, kernel, rows: lo..<hi, columns: 0..<n, k: k) }
+        if lo < hi { blocked(operands, kernel, blocks, rows: lo..<hi, columns: 0..<n, k: k) }
       }
     }
+  }
+
+  /// From this many terms per output on, A Bᵀ goes to `dotProductsNT` (no packing) on AVX-512 machines.
+  nonisolated(unsafe) static var dotMinimumK = 256
+
+  /// C += A Bᵀ as dot products of rows (see `dotProductsNT`), the larger side of C split between threads in
+  /// runs of four; each output is computed by one thread in a fixed order, so the split changes no bit.
+  static func dotProducts(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+    let o = Operands(a: a, lda: lda, transA: false, b: b, ldb: ldb, transB: true, c: c, ldc: ldc)
+    let splitRows = m >= n
+    let tiles = ((splitRows ? m : n) + 3) / 4
+    let parts = min(parts, tiles)
+    @Sendable func run(_ p: Int) {
+      let lo = min(tiles * p / parts * 4, splitRows ? m : n), hi = min(tiles * (p + 1) / parts * 4, splitRows ? m : n)
+      guard lo < hi else { return }
+      let (rows, columns) = splitRows ? (lo..<hi, 0..<n) : (0..<m, lo..<hi)
+      let bytes = 64 * 16 * ((rows.count + 3) / 4) * ((columns.count + 3) / 4)
+      let scratch = PackingBuffers.shared.take(bytes: bytes)
+      defer { PackingBuffers.shared.give(scratch) }
+      dotProductsNT(rows: rows, n: columns.count, k: k, a: o.a, lda: o.lda, b: o.b + columns.lowerBound * o.ldb, ldb: o.ldb,
+                    c: o.c + columns.lowerBound, ldc: o.ldc, scratch: scratch.pointer, blockK: k <= 1024 ? k : 512)
+    }
+    if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
   }
 
   struct Operands: @unchecked Sendable {
     let a: UnsafePointer<Float>, lda: Int, transA: Bool
     let b: UnsafePointer<Float>, ldb: Int, transB: Bool
     let c: UnsafeMutablePointer<Float>, ldc: Int
+    var runs: ColumnRuns? = nil
+    /// Where C[i, j] is stored.
+    @inline(__always) func cAt(_ i: Int, _ j: Int) -> UnsafeMutablePointer<Float> {
+      guard let runs else { return c + i * ldc + j }
+      return c + (j / runs.length) * runs.stride + i * ldc + j % runs.length
+    }
     @inline(__always) func aAt(_ i: Int, _ p: Int) -> Float { transA ? a[p * lda + i] : a[i * lda + p] }
     @inline(__always) func bAt(_ p: Int, _ j: Int) -> Float { transB ? b[j * ldb + p] : b[p * ldb + j] }
   }
 
+  /// How the k blocks write C: the first overwrites it (beta = 0) or adds to it, the last adds the bias.
+  struct Blocks: @unchecked Sendable {
+    let beta: Float
+    let bias: UnsafePointer<Float>?
+  }
+
   /// One thread's share: the block loops around the packing and the micro-kernel.
-  static func blocked(_ o: Operands, _ kernel: Kernel, rows: Range<Int>, columns: Range<Int>, k: Int) {
+  static func blocked(_ o: Operands, _ kernel: Kernel, _ blocks: Blocks, rows: Range<Int>, columns: Range<Int>, k: Int) {
     let (mr, nr) = (kernel.mr, kernel.nr)
     // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
     // new pages from the kernel every time.
@@ -110,6 +158,8 @@ public enum GEMM {
     }
     let packedB = bufferB.pointer.assumingMemoryBound(to: Float.self)
     let packedA = bufferA.pointer.assumingMemoryBound(to: Float.self)
+    let tile = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
+    defer { tile.deallocate() }
     var jc = columns.lowerBound
     while jc < columns.upperBound {
       let ncb = min(nc, columns.upperBound - jc)
@@ -134,9 +184,31 @@ public enum GEMM {
             let full = jr + nr <= ncb
             let bPanel: UnsafePointer<Float> = inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * kcb * nr)
             let bStep = inPlace && full ? o.ldb : nr
+            let accumulate = pc > 0 || blocks.beta != 0
+            let bias = pc + kcb == k ? blocks.bias : nil
+            let width = min(nr, ncb - jr), j = jc + jr
+            // With C in runs, a tile that straddles two runs goes through a tile-sized buffer.
+            let straddles = o.runs.map { j / $0.length != (j + width - 1) / $0.length } ?? false
             var ir = 0
             while ir < mcb {
-              kernel.run(kcb, packedA + (ir / mr) * kcb * mr, bPanel, bStep, o.c + (ic + ir) * o.ldc + jc + jr, o.ldc, min(mr, mcb - ir), min(nr, ncb - jr))
+              let height = min(mr, mcb - ir), i = ic + ir
+              let panelA = packedA + (ir / mr) * kcb * mr, rowBias = bias.map { $0 + i }
+              if straddles, let runs = o.runs {
+                // Copy whole pieces of rows between the buffer and C: each piece lies within one run.
+                func pieces(_ body: (Int, Int) -> Void) {
+                  var q = 0
+                  while q < width {
+                    let count = min(width - q, runs.length - (j + q) % runs.length)
+                    body(q, count)
+                    q += count
+                  }
+                }
+                if accumulate { pieces { q, count in for r in 0..<height { (tile + r * nr + q).update(from: o.cAt(i + r, j + q), count: count) } } }
+                kernel.run(kcb, panelA, bPanel, bStep, tile, nr, height, width, accumulate, rowBias)
+                pieces { q, count in for r in 0..<height { o.cAt(i + r, j + q).update(from: tile + r * nr + q, count: count) } }
+              } else {
+                kernel.run(kcb, panelA, bPanel, bStep, o.cAt(i, j), o.ldc, height, width, accumulate, rowBias)
+              }
               ir += mr
             }
             jr += nr
@@ -214,9 +286,10 @@ public enum GEMM {
     }
   }
 
-  /// The 6 x 16 tile of C += (6 x kc panel of A)(kc x 16 panel of B), in twelve SIMD8 accumulators.
+  /// The 6 x 16 tile of C (+)= (6 x kc panel of A)(kc x 16 panel of B), in twelve SIMD8 accumulators; the
+  /// AVX2 twin of `microKernel12x32` (same arguments).
   @inline(__always)
-  static func microKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int) {
+  static func microKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
     var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
     var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -240,30 +313,44 @@ public enum GEMM {
       bp += step
     }
     if rows == 6 && columns == 16 {
-      add(c, c00, c01)
-      add(c + ldc, c10, c11)
-      add(c + 2 * ldc, c20, c21)
-      add(c + 3 * ldc, c30, c31)
-      add(c + 4 * ldc, c40, c41)
-      add(c + 5 * ldc, c50, c51)
+      put(c, c00, c01, accumulate, bias, 0)
+      put(c + ldc, c10, c11, accumulate, bias, 1)
+      put(c + 2 * ldc, c20, c21, accumulate, bias, 2)
+      put(c + 3 * ldc, c30, c31, accumulate, bias, 3)
+      put(c + 4 * ldc, c40, c41, accumulate, bias, 4)
+      put(c + 5 * ldc, c50, c51, accumulate, bias, 5)
     } else {
       // An edge tile: only the rows and columns inside C (read through the registers' bytes, no allocation).
       var tile = (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
       withUnsafeBytes(of: &tile) { raw in
         let values = raw.bindMemory(to: Float.self)
         for r in 0..<rows {
-          for q in 0..<columns { c[r * ldc + q] += values[r * 16 + q] }
+          for q in 0..<columns {
+            var v = accumulate ? c[r * ldc + q] + values[r * 16 + q] : values[r * 16 + q]
+            if let bias { v += bias[r] }
+            c[r * ldc + q] = v
+          }
         }
       }
     }
   }
 
-  /// c[0..<16] += (lo, hi).
+  /// Writes one row of the tile: c[0..<16] = (c[0..<16] +) (lo, hi) (+ bias[r]).
   @inline(__always)
-  static func add(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+  static func put(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ accumulate: Bool, _ bias: UnsafePointer<Float>?, _ r: Int) {
     let row = UnsafeMutableRawPointer(c)
-    row.storeBytes(of: row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self) + lo, toByteOffset: 0, as: SIMD8<Float>.self)
-    row.storeBytes(of: row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + hi, toByteOffset: 32, as: SIMD8<Float>.self)
+    var lo = lo, hi = hi
+    if accumulate {
+      lo = row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self) + lo
+      hi = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + hi
+    }
+    if let bias {
+      let v = SIMD8<Float>(repeating: bias[r])
+      lo += v
+      hi += v
+    }
+    row.storeBytes(of: lo, toByteOffset: 0, as: SIMD8<Float>.self)
+    row.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
   }
 
   /// A free list of 64-byte-aligned blocks for the packed panels.

@@ -122,6 +122,12 @@ func parallelFor(_ count: Int, _ body: (Int) -> Void) {
   }
 }
 
+/// `body` with a pointer to the array's values, or nil without an array.
+func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+  guard let values else { return body(nil) }
+  return values.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
 struct UncheckedSendable<T>: @unchecked Sendable {
   let value: T
   init(_ value: T) { self.value = value }
@@ -162,26 +168,15 @@ extension Tensor {
         }
       }
     }
-    // y[f, b*plane + p] = W cols
-    var y = [Float](unsafeUninitializedCapacity: f * columns) { _, c in c = f * columns }
+    // out[b, f, p] = (W cols)[f, b*plane + p] + bias[f]: the product's columns come in runs of one image's
+    // plane, written straight into the NCHW output with the bias added as each tile is stored.
+    var out = [Float](unsafeUninitializedCapacity: n * f * plane) { _, c in c = n * f * plane }
     weight.data.withUnsafeBufferPointer { pw in
       cols.withUnsafeBufferPointer { pc in
-        y.withUnsafeMutableBufferPointer { py in
-          GEMM.multiply(m: f, n: columns, k: kdim, a: pw.baseAddress!, lda: kdim, b: pc.baseAddress!, ldb: columns, c: py.baseAddress!, ldc: columns)
-        }
-      }
-    }
-    // out[b, f, p] = y[f, b*plane + p] + bias[f]
-    var out = [Float](unsafeUninitializedCapacity: n * f * plane) { _, c in c = n * f * plane }
-    let biasValues = bias?.data ?? [Float](repeating: 0, count: f)
-    y.withUnsafeBufferPointer { py in
-      out.withUnsafeMutableBufferPointer { po in
-        let ys = SharedPointer(pointer: UnsafeMutablePointer(mutating: py.baseAddress!)), os = SharedPointer(pointer: po.baseAddress!)
-        parallelFor(n) { b in
-          for fi in 0..<f {
-            let src = ys.pointer + fi * columns + b * plane, dst = os.pointer + (b * f + fi) * plane
-            let bv = biasValues[fi]
-            for p in 0..<plane { dst[p] = src[p] + bv }
+        out.withUnsafeMutableBufferPointer { po in
+          withOptionalPointer(bias?.data) { pb in
+            GEMM.multiply(m: f, n: columns, k: kdim, a: pw.baseAddress!, lda: kdim, transA: false, b: pc.baseAddress!, ldb: columns, transB: false,
+                          beta: 0, c: po.baseAddress!, ldc: plane, threads: nil, kernel: GEMM.kernel, runs: .init(length: plane, stride: f * plane), bias: pb)
           }
         }
       }

@@ -24,16 +24,17 @@ func runPython(_ script: String, environment: [String: String] = [:]) -> String?
 
 /// numpy's float32 matmul rate (GFLOP/s) for each (m, n, k), with `threads` OpenBLAS threads, or nil
 /// without numpy.
-func numpyGEMM(_ shapes: [(Int, Int, Int)], threads: Int, minTime: Double) -> [Double]? {
-  let list = shapes.map { "(\($0.0),\($0.1),\($0.2))" }.joined(separator: ",")
+func numpyGEMM(_ shapes: [(Int, Int, Int)], transB: [Bool]? = nil, threads: Int, minTime: Double) -> [Double]? {
+  let list = shapes.enumerated().map { "(\($1.0),\($1.1),\($1.2),\(transB?[$0] == true ? "True" : "False"))" }.joined(separator: ",")
   let script = """
     import sys, time
     try:
         import numpy as np
     except ImportError:
         sys.exit(3)
-    for m, n, k in [\(list)]:
-        a = np.random.rand(m, k).astype(np.float32); b = np.random.rand(k, n).astype(np.float32)
+    for m, n, k, t in [\(list)]:
+        a = np.random.rand(m, k).astype(np.float32)
+        b = np.random.rand(n, k).astype(np.float32).T if t else np.random.rand(k, n).astype(np.float32)
         a @ b
         ts = []; t0 = time.perf_counter()
         while len(ts) < 3 or (time.perf_counter() - t0 < \(minTime) and len(ts) < 1000):

@@ -66,7 +66,7 @@ struct Suite {
     return (0..<count).map { _ in rng.uniform(in: -1...1) }
   }
 
-  func timeGEMM(m: Int, n: Int, k: Int, threads: Int, naive: Bool = false) -> Timing {
+  func timeGEMM(m: Int, n: Int, k: Int, transB: Bool = false, threads: Int, naive: Bool = false) -> Timing {
     let a = randomMatrix(m * k, seed: 1), b = randomMatrix(k * n, seed: 2)
     var c = [Float](repeating: 0, count: m * n)
     return a.withUnsafeBufferPointer { pa in
@@ -76,7 +76,7 @@ struct Suite {
             if naive {
               GEMM.naive(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
             } else {
-              GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n, threads: threads)
+              GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: transB ? k : n, transB: transB, c: pc.baseAddress!, ldc: n, threads: threads)
             }
           }
         }
@@ -105,19 +105,21 @@ struct Suite {
     }
   }
 
-  /// The matrix products inside the CIFAR CNN's training step at batch 64.
-  static let cnnShapes: [(String, Int, Int, Int)] = [
-    ("conv1 W·cols", 32, 64 * 30 * 30, 27), ("conv2 W·cols", 64, 64 * 13 * 13, 288), ("conv3 W·cols", 64, 64 * 4 * 4, 576),
-    ("conv2 dW", 64, 288, 64 * 13 * 13), ("conv2 dcols", 288, 64 * 13 * 13, 64), ("dense 1024→64", 64, 64, 1024),
+  /// The matrix products inside the CIFAR CNN's training step at batch 64 (name, m, n, k, B transposed: the
+  /// weight gradients are dY colsᵀ).
+  static let cnnShapes: [(String, Int, Int, Int, Bool)] = [
+    ("conv1 W·cols", 32, 64 * 30 * 30, 27, false), ("conv2 W·cols", 64, 64 * 13 * 13, 288, false), ("conv3 W·cols", 64, 64 * 4 * 4, 576, false),
+    ("conv1 dW=dY·colsᵀ", 32, 27, 64 * 30 * 30, true), ("conv2 dW=dY·colsᵀ", 64, 288, 64 * 13 * 13, true), ("conv3 dW=dY·colsᵀ", 64, 576, 64 * 4 * 4, true),
+    ("conv2 dcols", 288, 64 * 13 * 13, 64, false), ("dense 1024→64", 64, 64, 1024, false),
   ]
 
   mutating func gemmCNNShapes() throws {
     let chosen = Self.cnnShapes.filter { wants("gemm-cnn", $0.0) }
     guard !chosen.isEmpty else { return }
-    let np = numpyGEMM(chosen.map { ($0.1, $0.2, $0.3) }, threads: cores, minTime: minTime)
+    let np = numpyGEMM(chosen.map { ($0.1, $0.2, $0.3) }, transB: chosen.map(\.4), threads: cores, minTime: minTime)
     for (i, s) in chosen.enumerated() {
-      let (name, m, n, k) = s
-      add("gemm-cnn", "\(name) \(m)x\(n)x\(k)", threads: cores, timeGEMM(m: m, n: n, k: k, threads: cores), flops: 2 * Double(m * n * k), numpy: np?[i])
+      let (name, m, n, k, transB) = s
+      add("gemm-cnn", "\(name) \(m)x\(n)x\(k)", threads: cores, timeGEMM(m: m, n: n, k: k, transB: transB, threads: cores), flops: 2 * Double(m * n * k), numpy: np?[i])
     }
   }
 
@@ -139,7 +141,7 @@ struct Suite {
       let g = try Tensor.uniform([n, f, size - 2, size - 2], in: -1...1, using: &rng)
       let both = try measure(minTime: minTime) {
         let y = try x.conv2d(weight: w, bias: b)
-        try (y * g).sum().backward()
+        try y.backward(gradient: g.data)
         x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
       }
       let flops = onePass * (inputGrad ? 3 : 2)

@@ -97,3 +97,59 @@ extension GEMMTests {
     for kernel in kernels { XCTAssertEqual(run(0, kernel), run(1000, kernel), kernel.name) }
   }
 }
+
+extension GEMMTests {
+  /// A Bᵀ with many terms per output goes to the dot-product kernel on AVX-512 machines: the same bits with
+  /// one, two or three threads, and close to the naive loop (checked by `check` with k >= 256 above too).
+  func testDotProductsSameResultWithAnyThreadCount() {
+    var rng = SeededGenerator(seed: 21)
+    let (m, n, k) = (50, 70, 1300)
+    let a = random(m * k, &rng), b = random(n * k, &rng)
+    for kernel in kernels {
+      func run(_ threads: Int) -> [UInt32] {
+        var c = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+          GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: k, transB: true, beta: 0, c: pc.baseAddress!, ldc: n, threads: threads, kernel: kernel)
+        } } }
+        return c.map(\.bitPattern)
+      }
+      let one = run(1)
+      XCTAssertEqual(one, run(2), kernel.name)
+      XCTAssertEqual(one, run(3), kernel.name)
+    }
+    check(m: m, n: n, k: k, transA: false, transB: true)
+    check(m: 3, n: 2, k: 1037, transA: false, transB: true, beta: 1)
+  }
+
+  /// C's columns in runs (a convolution writing its NCHW output) with a bias per row: against the naive
+  /// product placed by hand, for runs shorter than, equal to and longer than a tile, and k over one block.
+  func testColumnRunsAndBias() {
+    var rng = SeededGenerator(seed: 22)
+    for kernel in kernels {
+      for (m, runLength, images, k) in [(5, 1, 7, 3), (13, 5, 9, 20), (32, 16, 4, 27), (20, 31, 3, 300), (64, 33, 5, 64), (7, 100, 2, 9)] {
+        let n = runLength * images
+        let a = random(m * k, &rng), b = random(k * n, &rng), bias = random(m, &rng)
+        var product = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in product.withUnsafeMutableBufferPointer { pc in
+          GEMM.naive(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
+        } } }
+        for beta: Float in [0, 1] {
+          let start = random(images * m * runLength, &rng)
+          var out = start
+          a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in bias.withUnsafeBufferPointer { pbias in
+            GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: beta,
+                          c: po.baseAddress!, ldc: runLength, threads: 2, kernel: kernel, runs: .init(length: runLength, stride: m * runLength), bias: pbias.baseAddress!)
+          } } } }
+          var worst: Float = 0
+          for i in 0..<m {
+            for j in 0..<n {
+              let at = (j / runLength) * m * runLength + i * runLength + j % runLength
+              worst = max(worst, abs(out[at] - (product[i * n + j] + bias[i] + beta * start[at])))
+            }
+          }
+          XCTAssertLessThan(worst, 1e-4, "\(kernel.name) m \(m) runs of \(runLength) x \(images) k \(k) beta \(beta)")
+        }
+      }
+    }
+  }
+}

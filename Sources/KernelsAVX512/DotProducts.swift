@@ -17,7 +17,9 @@ public func dotProductsNT(
   let m = rows.count
   let tileRows = (m + 3) / 4, tileColumns = (n + 3) / 4
   let sums = scratch.bindMemory(to: SIMD16<Float>.self, capacity: tileRows * tileColumns * 16)
-  sums.update(repeating: SIMD16<Float>(), count: tileRows * tileColumns * 16)
+  // With one block of k, the partial sums go from the registers straight to C.
+  let oneBlock = k <= blockK
+  if !oneBlock { sums.update(repeating: SIMD16<Float>(), count: tileRows * tileColumns * 16) }
   let fullEnd = k - k % 16
   var k0 = 0
   while k0 < k {
@@ -33,8 +35,11 @@ public func dotProductsNT(
         let b0 = b + min(j0, n - 1) * ldb, b1 = b + min(j0 + 1, n - 1) * ldb
         let b2 = b + min(j0 + 2, n - 1) * ldb, b3 = b + min(j0 + 3, n - 1) * ldb
         let tile = sums + (ti * tileColumns + tj) * 16
-        var t = (tile[0], tile[1], tile[2], tile[3], tile[4], tile[5], tile[6], tile[7],
-                 tile[8], tile[9], tile[10], tile[11], tile[12], tile[13], tile[14], tile[15])
+        let zero = SIMD16<Float>()
+        var t = oneBlock
+          ? (zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero)
+          : (tile[0], tile[1], tile[2], tile[3], tile[4], tile[5], tile[6], tile[7],
+             tile[8], tile[9], tile[10], tile[11], tile[12], tile[13], tile[14], tile[15])
         var p = k0
         while p < vectorEnd {
           let y0 = load(b0 + p), y1 = load(b1 + p), y2 = load(b2 + p), y3 = load(b3 + p)
@@ -47,16 +52,27 @@ public func dotProductsNT(
           step(&t, partial(a0 + fullEnd, count), partial(a1 + fullEnd, count), partial(a2 + fullEnd, count), partial(a3 + fullEnd, count),
                partial(b0 + fullEnd, count), partial(b1 + fullEnd, count), partial(b2 + fullEnd, count), partial(b3 + fullEnd, count))
         }
+        if oneBlock {
+          // Rows and columns past the edge were computed from repeated rows; only real outputs are written.
+          withUnsafeBytes(of: &t) { raw in
+            let lanes = raw.bindMemory(to: SIMD16<Float>.self)
+            for r in 0..<min(4, m - 4 * ti) {
+              for q in 0..<min(4, n - j0) { c[(i0 + r) * ldc + j0 + q] += reduce(lanes[r * 4 + q]) }
+            }
+          }
+          continue
+        }
         tile[0] = t.0; tile[1] = t.1; tile[2] = t.2; tile[3] = t.3; tile[4] = t.4; tile[5] = t.5; tile[6] = t.6; tile[7] = t.7
         tile[8] = t.8; tile[9] = t.9; tile[10] = t.10; tile[11] = t.11; tile[12] = t.12; tile[13] = t.13; tile[14] = t.14; tile[15] = t.15
       }
     }
     k0 = k1
   }
+  if oneBlock { return }
   for i in 0..<m {
     for j in 0..<n {
       let tile = sums + ((i / 4) * tileColumns + j / 4) * 16
-      c[(rows.lowerBound + i) * ldc + j] += tile[(i % 4) * 4 + j % 4].sum()
+      c[(rows.lowerBound + i) * ldc + j] += reduce(tile[(i % 4) * 4 + j % 4])
     }
   }
 }
@@ -86,4 +102,14 @@ func partial(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD16<Float> {
   var v = SIMD16<Float>()
   for i in 0..<count { v[i] = p[i] }
   return v
+}
+
+/// The sum of the sixteen lanes as a tree (halves added, then quarters...): a fixed order, and a short chain
+/// of dependent additions where `sum()` adds the lanes one after another.
+@inline(__always)
+func reduce(_ v: SIMD16<Float>) -> Float {
+  let eight = v.lowHalf + v.highHalf
+  let four = eight.lowHalf + eight.highHalf
+  let two = four.lowHalf + four.highHalf
+  return two[0] + two[1]
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Whether operations record their backward pass. Turn it off for evaluation with `Tensor.withoutGrad`.
@@ -8,6 +9,10 @@ public enum GradMode {
 }
 
 extension Tensor {
+  /// When set, `backward` reports each operation's backward step: its name, output shape and seconds (the
+  /// benchmark's breakdown of a training step). Set it from one thread, outside any training.
+  nonisolated(unsafe) public static var backwardProfile: ((String, [Int], Double) -> Void)?
+
   /// Runs `body` with gradient recording off (evaluation, metrics, plotting a decision boundary).
   public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
     try GradMode.$enabled.withValue(false, operation: body)
@@ -48,9 +53,16 @@ extension Tensor {
       }
     }
     accumulate(gradient)
+    let profile = Tensor.backwardProfile
     for t in order.reversed() {
       guard let fn = t.backwardFn, t.grad != nil else { continue }
-      fn(t)
+      if let profile {
+        let start = DispatchTime.now().uptimeNanoseconds
+        fn(t)
+        profile(t.op, t.shape, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      } else {
+        fn(t)
+      }
     }
   }
 

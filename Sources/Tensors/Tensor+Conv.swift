@@ -42,7 +42,7 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, w
         for kj in 0..<w.kernelWidth {
           let dst = cols + row * plane
           for oi in 0..<outHeight {
-            (dst + oi * outWidth).update(from: x + (c * height + oi + ki) * width + kj, count: outWidth)
+            copyFloats(from: x + (c * height + oi + ki) * width + kj, to: dst + oi * outWidth, count: outWidth)
           }
           row += 1
         }
@@ -68,6 +68,39 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, w
   }
 }
 
+/// dst[0..<count] = src[0..<count] in vector moves, inlined: the runs im2col copies are short (a few dozen
+/// floats), where a call to memmove costs more than the copy.
+@inline(__always)
+func copyFloats(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+  var i = 0
+  while i + 16 <= count {
+    UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i + 4 <= count {
+    UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+    i += 4
+  }
+  while i < count { dst[i] = src[i]; i += 1 }
+}
+
+/// dst[0..<count] += src[0..<count] in vector steps, inlined (short runs, as `copyFloats`).
+@inline(__always)
+func addFloats(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+  var i = 0
+  while i + 16 <= count {
+    let d = UnsafeMutableRawPointer(dst + i)
+    d.storeBytes(of: d.loadUnaligned(as: SIMD16<Float>.self) + UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+    i += 16
+  }
+  while i + 4 <= count {
+    let d = UnsafeMutableRawPointer(dst + i)
+    d.storeBytes(of: d.loadUnaligned(as: SIMD4<Float>.self) + UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+    i += 4
+  }
+  while i < count { dst[i] += src[i]; i += 1 }
+}
+
 /// The adjoint of im2col: adds columns back into an image gradient.
 func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
   let plane = rowStride ?? outHeight * outWidth
@@ -78,8 +111,7 @@ func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int
         for kj in 0..<w.kernelWidth {
           let src = cols + row * plane
           for oi in 0..<outHeight {
-            let d = x + (c * height + oi + ki) * width + kj, s = src + oi * outWidth
-            for oj in 0..<outWidth { d[oj] += s[oj] }
+            addFloats(from: src + oi * outWidth, to: x + (c * height + oi + ki) * width + kj, count: outWidth)
           }
           row += 1
         }
@@ -142,9 +174,13 @@ extension Tensor {
   /// 2-D convolution (cross-correlation, as every framework computes it) of an NCHW input [N, C, H, W] with
   /// weights [F, C, KH, KW] and an optional bias [F]: output [N, F, OH, OW].
   ///
-  /// The whole batch is unfolded into one matrix of columns [C*KH*KW, N*OH*OW] (im2col), so each pass is
-  /// one large matrix product: forward W cols, weight gradient dY colsᵀ, input gradient Wᵀ dY folded back
-  /// with col2im.
+  /// Each pass is im2col + GEMM over chunks of a few images, sized so that a chunk's columns
+  /// [C*KH*KW, images*OH*OW] stay in a core's L2 cache: the chunks are shared between the threads, each
+  /// chunk's product runs on one thread, and the columns are unfolded again in the backward pass rather than
+  /// kept (a few hundred kB at a time instead of tens of MB through memory). Forward: W cols, written straight
+  /// into the output with the bias. Backward, per chunk: the weight gradient's share dY colsᵀ, the bias's
+  /// share, and the input gradient col2im(Wᵀ dY); the shares are summed in chunk order, so no result depends
+  /// on the thread count.
   public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
     guard rank == 4 else { throw TensorError("conv2d: the input must be [batch, channels, height, width], got shape \(shape)") }
     guard weight.rank == 4 else { throw TensorError("conv2d: the weight must be [filters, channels, kh, kw], got shape \(weight.shape)") }
@@ -154,99 +190,49 @@ extension Tensor {
     if let bias, bias.shape != [f] { throw TensorError.shapes("conv2d", weight.shape, bias.shape, "do not match: the bias needs shape [\(f)]") }
     let win = Window2D(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     let (oh, ow) = try win.outputSize(height: h, width: w, op: "conv2d")
-    let kdim = c * kh * kw, plane = oh * ow, columns = n * plane
-    let image = c * h * w
+    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow)
 
-    // cols[r, b*plane + p]
-    // Every entry is written by im2col (zeros included), so the arrays start uninitialised.
-    var cols = [Float](unsafeUninitializedCapacity: kdim * columns) { _, c in c = kdim * columns }
-    data.withUnsafeBufferPointer { x in
-      cols.withUnsafeMutableBufferPointer { col in
-        let xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: x.baseAddress!)), cs = SharedPointer(pointer: col.baseAddress!)
-        parallelFor(n) { b in
-          im2col(xs.pointer + b * image, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: cs.pointer + b * plane, rowStride: columns)
-        }
-      }
-    }
-    // out[b, f, p] = (W cols)[f, b*plane + p] + bias[f]: the product's columns come in runs of one image's
-    // plane, written straight into the NCHW output with the bias added as each tile is stored.
-    var out = [Float](unsafeUninitializedCapacity: n * f * plane) { _, c in c = n * f * plane }
-    weight.data.withUnsafeBufferPointer { pw in
-      cols.withUnsafeBufferPointer { pc in
+    var out = [Float](unsafeUninitializedCapacity: n * f * layout.plane) { _, count in count = n * f * layout.plane }
+    data.withUnsafeBufferPointer { px in
+      weight.data.withUnsafeBufferPointer { pw in
         out.withUnsafeMutableBufferPointer { po in
           withOptionalPointer(bias?.data) { pb in
-            GEMM.multiply(m: f, n: columns, k: kdim, a: pw.baseAddress!, lda: kdim, transA: false, b: pc.baseAddress!, ldb: columns, transB: false,
-                          beta: 0, c: po.baseAddress!, ldc: plane, threads: nil, kernel: GEMM.kernel, runs: .init(length: plane, stride: f * plane), bias: pb)
+            let (xs, ws, os) = (SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), SharedPointer(pointer: UnsafeMutablePointer(mutating: pw.baseAddress!)), SharedPointer(pointer: po.baseAddress!))
+            let bs = pb.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }
+            parallelFor(layout.chunks) { chunk in
+              layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, bias: bs?.pointer, out: os.pointer)
+            }
           }
         }
       }
     }
     let input = self
     return Tensor(result: out, shape: [n, f, oh, ow], op: "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
-      let g = o.grad!
-      // dy[f, b*plane + p] = g[b, f, p]
-      var dy = [Float](unsafeUninitializedCapacity: f * columns) { _, c in c = f * columns }
-      g.withUnsafeBufferPointer { pg in
-        dy.withUnsafeMutableBufferPointer { pd in
-          let gs = SharedPointer(pointer: UnsafeMutablePointer(mutating: pg.baseAddress!)), ds = SharedPointer(pointer: pd.baseAddress!)
-          parallelFor(f) { fi in
-            for b in 0..<n { (ds.pointer + fi * columns + b * plane).update(from: gs.pointer + (b * f + fi) * plane, count: plane) }
-          }
-        }
-      }
-      if weight.requiresGrad {  // dW = dy colsᵀ
-        var gw = [Float](repeating: 0, count: weight.count)
-        dy.withUnsafeBufferPointer { pd in
-          cols.withUnsafeBufferPointer { pc in
-            gw.withUnsafeMutableBufferPointer { pw in
-              GEMM.multiply(m: f, n: kdim, k: columns, a: pd.baseAddress!, lda: columns, b: pc.baseAddress!, ldb: columns, transB: true, c: pw.baseAddress!, ldc: kdim)
-            }
-          }
-        }
-        weight.accumulate(gw)
-      }
-      if let bias, bias.requiresGrad {
-        var gb = [Float](repeating: 0, count: f)
-        dy.withUnsafeBufferPointer { pd in
-          gb.withUnsafeMutableBufferPointer { pb in
-            let ds = SharedPointer(pointer: UnsafeMutablePointer(mutating: pd.baseAddress!)), bs = SharedPointer(pointer: pb.baseAddress!)
-            parallelFor(f) { fi in
-              // Eight running sums in a fixed order: vectorisable and the same on every run.
-              var acc = SIMD8<Float>()
-              let row = ds.pointer + fi * columns
-              var j = 0
-              while j + 8 <= columns {
-                acc += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
-                j += 8
+      let needW = weight.requiresGrad, needB = bias?.requiresGrad == true, needX = input.requiresGrad
+      let (kdim, chunks) = (layout.kdim, layout.chunks)
+      // Each chunk's shares of the weight and bias gradients, summed in chunk order below.
+      var sharesW = [Float](unsafeUninitializedCapacity: needW ? chunks * f * kdim : 0) { _, count in count = needW ? chunks * f * kdim : 0 }
+      var sharesB = [Float](unsafeUninitializedCapacity: needB ? chunks * f : 0) { _, count in count = needB ? chunks * f : 0 }
+      var gx = [Float](unsafeUninitializedCapacity: needX ? input.count : 0) { _, count in count = needX ? input.count : 0 }
+      o.grad!.withUnsafeBufferPointer { pg in
+        input.data.withUnsafeBufferPointer { px in
+          weight.data.withUnsafeBufferPointer { pw in
+            sharesW.withUnsafeMutableBufferPointer { psw in
+              sharesB.withUnsafeMutableBufferPointer { psb in
+                gx.withUnsafeMutableBufferPointer { pgx in
+                  let pointers = ConvBackwardPointers(
+                    g: pg.baseAddress!, x: px.baseAddress!, weight: pw.baseAddress!,
+                    sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
+                  parallelFor(chunks) { chunk in layout.backward(chunk: chunk, pointers) }
+                }
               }
-              var s = acc.sum()
-              while j < columns { s += row[j]; j += 1 }
-              bs.pointer[fi] = s
             }
           }
         }
-        bias.accumulate(gb)
       }
-      if input.requiresGrad {  // dX = col2im(Wᵀ dy)
-        var dcols = [Float](unsafeUninitializedCapacity: kdim * columns) { _, c in c = kdim * columns }
-        weight.data.withUnsafeBufferPointer { pw in
-          dy.withUnsafeBufferPointer { pd in
-            dcols.withUnsafeMutableBufferPointer { pc in
-              GEMM.multiply(m: kdim, n: columns, k: f, a: pw.baseAddress!, lda: kdim, transA: true, b: pd.baseAddress!, ldb: columns, c: pc.baseAddress!, ldc: columns)
-            }
-          }
-        }
-        var gx = [Float](repeating: 0, count: input.count)
-        dcols.withUnsafeBufferPointer { pc in
-          gx.withUnsafeMutableBufferPointer { px in
-            let cs = SharedPointer(pointer: UnsafeMutablePointer(mutating: pc.baseAddress!)), xs = SharedPointer(pointer: px.baseAddress!)
-            parallelFor(n) { b in
-              col2im(cs.pointer + b * plane, channels: c, height: h, width: w, window: win, outHeight: oh, outWidth: ow, into: xs.pointer + b * image, rowStride: columns)
-            }
-          }
-        }
-        input.accumulate(gx)
-      }
+      if needW { weight.accumulate(sumShares(sharesW, count: chunks, size: f * kdim)) }
+      if let bias, needB { bias.accumulate(sumShares(sharesB, count: chunks, size: f)) }
+      if needX { input.accumulate(gx) }
     }
   }
 
@@ -392,4 +378,140 @@ func maxPool2x2Chunk(_ top: SIMD32<Float>, _ bottom: SIMD32<Float>, first: Float
   at.replace(with: below + 1, where: better)
   // Float to Int32 without the generic conversion: 2^23 + an integer below 2^23 has the integer in its low bits.
   return (best, unsafeBitCast(at + 8_388_608, to: SIMD16<Int32>.self) &- 0x4B00_0000)
+}
+
+/// The shapes of one convolution and how its batch is cut into chunks (see `Tensor.conv2d`).
+struct ConvLayout: Sendable {
+  let n: Int, c: Int, h: Int, w: Int, f: Int
+  let window: Window2D
+  let oh: Int, ow: Int
+  var kdim: Int { c * window.kernelHeight * window.kernelWidth }
+  var plane: Int { oh * ow }
+  var image: Int { c * h * w }
+  /// Images per chunk: about as many as keep one chunk's columns within 512 kB, adjusted so that the number
+  /// of chunks is a multiple of four where it can be (they share out evenly between 2 or 4 threads). It
+  /// depends on the shapes only, never on the thread count.
+  var imagesPerChunk: Int {
+    let fit = max(1, min(n, (512 * 1024) / max(1, 4 * kdim * plane)))
+    let chunks = ((n + fit - 1) / fit + 3) / 4 * 4
+    return max(1, (n + chunks - 1) / chunks)
+  }
+  var chunks: Int { (n + imagesPerChunk - 1) / imagesPerChunk }
+
+  func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }
+
+  /// cols[r, i*plane + p] for the chunk's images i, rows `stride` floats apart (zeros after the last image).
+  func unfold(_ images: Range<Int>, x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, stride: Int? = nil) {
+    let width = images.count * plane, stride = stride ?? width
+    for (i, b) in images.enumerated() {
+      im2col(x + b * image, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: cols + i * plane, rowStride: stride)
+    }
+    if stride > width { for r in 0..<kdim { (cols + r * stride + width).update(repeating: 0, count: stride - width) } }
+  }
+
+  /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
+  func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+    let images = images(chunk), width = images.count * plane
+    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * width)
+    defer { GEMM.PackingBuffers.shared.give(buffer) }
+    let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
+    unfold(images, x: x, into: cols)
+    let target = out + images.lowerBound * f * plane
+    if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
+      // Columns in runs of one image's plane, stored straight into NCHW.
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: width, transB: false,
+                    beta: 0, c: target, ldc: plane, threads: 1, kernel: GEMM.kernel, runs: .init(length: plane, stride: f * plane), bias: bias)
+    } else {
+      // Small planes (most tiles would straddle two images): a plain product, then a copy per image.
+      let product = GEMM.PackingBuffers.shared.take(bytes: 4 * f * width)
+      defer { GEMM.PackingBuffers.shared.give(product) }
+      let y = product.pointer.assumingMemoryBound(to: Float.self)
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: width, transB: false,
+                    beta: 0, c: y, ldc: width, threads: 1, kernel: GEMM.kernel, bias: bias)
+      for i in 0..<images.count {
+        for fi in 0..<f { copyFloats(from: y + fi * width + i * plane, to: target + (i * f + fi) * plane, count: plane) }
+      }
+    }
+  }
+
+  /// One chunk's backward pass: its shares of dW (dY colsᵀ) and db, and its images' rows of dX.
+  func backward(chunk: Int, _ p: ConvBackwardPointers) {
+    let images = images(chunk), width = images.count * plane
+    // dY as [F, width]: with one image it is the gradient itself; else copied image by image into rows
+    // padded with zeros to whole vectors, as are the columns below (zero terms leave dY colsᵀ unchanged and
+    // spare the dot products their ragged ends).
+    let padded = (width + 15) / 16 * 16
+    let dyBuffer = images.count == 1 ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
+    defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
+    let dy: UnsafePointer<Float>, ldy: Int
+    if let dyBuffer {
+      let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
+      for fi in 0..<f {
+        for (i, b) in images.enumerated() { copyFloats(from: p.g + (b * f + fi) * plane, to: copy + fi * padded + i * plane, count: plane) }
+        (copy + fi * padded + width).update(repeating: 0, count: padded - width)
+      }
+      (dy, ldy) = (UnsafePointer(copy), padded)
+    } else {
+      (dy, ldy) = (p.g + images.lowerBound * f * plane, plane)
+    }
+    if let shares = p.sharesW {
+      let terms = ldy == padded ? padded : width
+      let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * terms)
+      defer { GEMM.PackingBuffers.shared.give(buffer) }
+      let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
+      unfold(images, x: p.x, into: cols, stride: terms)
+      GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: terms, transB: true,
+                    beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: GEMM.kernel)
+    }
+    if let shares = p.sharesB {
+      for fi in 0..<f { shares[chunk * f + fi] = sumFloats(dy + fi * ldy, count: width) }
+    }
+    if let gx = p.gx {
+      let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * width)
+      defer { GEMM.PackingBuffers.shared.give(buffer) }
+      let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
+      GEMM.multiply(m: kdim, n: width, k: f, a: p.weight, lda: kdim, transA: true, b: dy, ldb: ldy, transB: false,
+                    beta: 0, c: dcols, ldc: width, threads: 1, kernel: GEMM.kernel)
+      for (i, b) in images.enumerated() {
+        let target = gx + b * image
+        target.update(repeating: 0, count: image)
+        col2im(dcols + i * plane, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: target, rowStride: width)
+      }
+    }
+  }
+}
+
+/// What `ConvLayout.backward` reads and writes (nil: that gradient is not wanted).
+struct ConvBackwardPointers: @unchecked Sendable {
+  let g: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
+  let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
+}
+
+/// The sum of `count` shares of `size` values each, share by share in order (split over the cores by value).
+func sumShares(_ shares: [Float], count: Int, size: Int) -> [Float] {
+  guard count > 0, size > 0 else { return [Float](repeating: 0, count: size) }
+  return [Float](unsafeUninitializedCapacity: size) { out, initialized in
+    shares.withUnsafeBufferPointer { ps in
+      let src = SharedPointer(pointer: UnsafeMutablePointer(mutating: ps.baseAddress!)), dst = SharedPointer(pointer: out.baseAddress!)
+      elementwiseChunks(size) { range in
+        copyFloats(from: src.pointer + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count)
+        for s in 1..<max(count, 1) { addFloats(from: src.pointer + s * size + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count) }
+      }
+    }
+    initialized = size
+  }
+}
+
+/// Σ values[0..<count] as eight running sums in a fixed order (vectorisable, the same on every run).
+@inline(__always)
+func sumFloats(_ values: UnsafePointer<Float>, count: Int) -> Float {
+  var acc = SIMD8<Float>()
+  var j = 0
+  while j + 8 <= count {
+    acc += UnsafeRawPointer(values + j).loadUnaligned(as: SIMD8<Float>.self)
+    j += 8
+  }
+  var s = acc.sum()
+  while j < count { s += values[j]; j += 1 }
+  return s
 }

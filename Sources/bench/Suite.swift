@@ -187,6 +187,48 @@ struct Suite {
     }
     let imagesPerSecond = 64 / step.median
     add("train-step", shape, threads: cores, step, flops: 64 * 26e6, extra: ["images_per_second": imagesPerSecond, "epoch_seconds_50k": 50_000 / imagesPerSecond])
+    try stepBreakdown(model, optimizer, x, labels)
+  }
+
+  /// Where a training step's time goes: each layer's forward pass and each operation's backward step, timed
+  /// inside the same steps (medians over the repetitions), as "train-step-part" cases.
+  mutating func stepBreakdown(_ model: Sequential, _ optimizer: Optimizer, _ x: Tensor, _ labels: [Int]) throws {
+    var parts: [String: [Double]] = [:], order: [String] = []
+    func record(_ name: String, _ seconds: Double) {
+      if parts[name] == nil { order.append(name) }
+      parts[name, default: []].append(seconds)
+    }
+    var backwardTimes: [String: Double] = [:], backwardOrder: [String] = []
+    Tensor.backwardProfile = { op, shape, seconds in
+      let name = "\(op) \(shape.map(String.init).joined(separator: "x")) backward"
+      if backwardTimes[name] == nil { backwardOrder.append(name) }
+      backwardTimes[name, default: 0] += seconds
+    }
+    defer { Tensor.backwardProfile = nil }
+    let repetitions = quick ? 10 : 30
+    for _ in 0..<repetitions {
+      backwardTimes = [:]
+      optimizer.zeroGrad()
+      var h = x
+      for (i, layer) in model.layers.enumerated() {
+        let start = DispatchTime.now().uptimeNanoseconds
+        h = try layer.forward(h, training: true)
+        record("\(i) \(layer.kind) \(h.shape.map(String.init).joined(separator: "x")) forward", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      }
+      let loss = try h.softmaxCrossEntropy(labels: labels)
+      try loss.backward()
+      for name in backwardOrder { record(name, backwardTimes[name] ?? 0) }
+      let start = DispatchTime.now().uptimeNanoseconds
+      optimizer.step()
+      record("optimizer step", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    let total = order.map { Timing(samples: parts[$0]!).median }.reduce(0, +)
+    print("  where a step's time goes (medians, \(String(format: "%.1f", total * 1e3)) ms in all):")
+    for name in order {
+      let t = Timing(samples: parts[name]!)
+      results.append(BenchResult(kernel: "train-step-part", shape: name, threads: cores, samples: t.samples, gflops: nil, gbps: nil, numpy_gflops: nil, extra: nil))
+      print(String(format: "    %-44@ %7.3f ms  %4.1f%%", name as NSString, t.median * 1e3, 100 * t.median / total))
+    }
   }
 
   // MARK: - Figure rendering

@@ -32,6 +32,14 @@ final class ConvKernelTests: XCTestCase {
     try compare(n: 1, c: 7, h: 6, w: 6, f: 17, k: 1, stride: 3, padding: 2)  // 1x1 kernel, big stride and padding
   }
 
+  /// Batches cut into chunks of several images (the dY copy, the zero-padded rows, the shares of dW summed in
+  /// order), with and without the dot-product path for dW (k = padded chunk width >= 256).
+  func testChunksOfSeveralImages() throws {
+    try compare(n: 9, c: 2, h: 5, w: 5, f: 3, k: 3, stride: 1, padding: 0)  // 3 chunks of 3
+    try compare(n: 7, c: 3, h: 6, w: 7, f: 4, k: 3, stride: 2, padding: 1)  // 4 chunks, the last of one image
+    try compare(n: 12, c: 1, h: 12, w: 12, f: 5, k: 3, stride: 1, padding: 0)  // chunk width 300, padded to 304
+  }
+
   func testRandomShapes() throws {
     var rng = SeededGenerator(seed: 77)
     for _ in 0..<6 {
@@ -65,6 +73,25 @@ final class ConvKernelTests: XCTestCase {
     XCTAssertEqual(one.0.map(\.bitPattern), two.0.map(\.bitPattern))
     XCTAssertEqual(one.1.map(\.bitPattern), two.1.map(\.bitPattern))
     XCTAssertEqual(one.2.map(\.bitPattern), two.2.map(\.bitPattern))
+  }
+
+  func testSameResultWithAnyThreadCountInChunksOfSeveralImages() throws {
+    var rng = SeededGenerator(seed: 4)
+    let x = try Tensor.uniform([12, 1, 12, 12], in: -1...1, using: &rng, requiresGrad: true)
+    let w = try Tensor.uniform([5, 1, 3, 3], in: -1...1, using: &rng, requiresGrad: true)
+    let b = try Tensor.uniform([5], in: -1...1, using: &rng, requiresGrad: true)
+    func run(_ threads: Int) throws -> [[UInt32]] {
+      let saved = GEMM.threads
+      GEMM.threads = threads
+      defer { GEMM.threads = saved }
+      for t in [x, w, b] { t.zeroGrad() }
+      let y = try x.conv2d(weight: w, bias: b)
+      try y.backward(gradient: y.data.map { $0 * 0.5 - 0.1 })
+      return [y.data, x.grad!, w.grad!, b.grad!].map { $0.map(\.bitPattern) }
+    }
+    let one = try run(1)
+    XCTAssertEqual(one, try run(2))
+    XCTAssertEqual(one, try run(3))
   }
 
   /// The vectorised 2x2 max pooling against a plain loop, on widths with and without whole chunks of 16

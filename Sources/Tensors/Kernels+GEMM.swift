@@ -38,6 +38,8 @@ public enum GEMM {
   static let kc = 256, mc = 120, nc = 3072
   /// Up to this many rows of C, B is read in place rather than packed (see `blocked`).
   nonisolated(unsafe) static var inPlaceRows = 128
+  /// ... and whatever the rows, when a k x n block of B has at most this many floats (128 kB).
+  nonisolated(unsafe) static var inPlaceFloats = 32 * 1024
 
   /// How many threads the kernels use (default: every core).
   nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -166,9 +168,10 @@ public enum GEMM {
       var pc = 0
       while pc < k {
         let kcb = min(kc, k - pc)
-        // With few rows of A, each value of B is used only a few times: read full panels of a row-major B in
-        // place instead of copying them first (the same arithmetic in the same order).
-        let inPlace = !o.transB && rows.count <= inPlaceRows
+        // With few rows of A, each value of B is used only a few times; and a block of B small enough to stay
+        // in the L2 cache is cheap to read where it is: then read full panels of a row-major B in place
+        // instead of copying them first (the same arithmetic in the same order).
+        let inPlace = !o.transB && (rows.count <= inPlaceRows || kcb * ncb <= inPlaceFloats)
         if inPlace {
           let edge = ncb % nr
           if edge != 0 { packB(o, nr: nr, p0: pc, kc: kcb, j0: jc + ncb - edge, nc: edge, into: packedB) }

@@ -32,17 +32,30 @@ public struct Window2D: Equatable, Sendable {
 
 /// Unfolds one image [C, H, W] into columns: row r = (c, ki, kj) of the window, OH*OW values, `rowStride`
 /// apart (zeros where the window is in the padding).
-func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+///
+/// With `sourceEnd` (the end of the memory readable from x), the stride-1 runs of up to 32 floats are copied as
+/// whole SIMD16 vectors: up to 31 floats past a run are written too (the next run overwrites them; the caller
+/// leaves room after each row's last run) and read too, where that stays before `sourceEnd`.
+func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil, sourceEnd: UnsafePointer<Float>? = nil) {
   let plane = rowStride ?? outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
     // Every window row is a contiguous run of the input row: copy runs.
+    let wholeVectors = sourceEnd != nil && outWidth <= 32
     var row = 0
     for c in 0..<channels {
       for ki in 0..<w.kernelHeight {
         for kj in 0..<w.kernelWidth {
           let dst = cols + row * plane
           for oi in 0..<outHeight {
-            copyFloats(from: x + (c * height + oi + ki) * width + kj, to: dst + oi * outWidth, count: outWidth)
+            let src = x + (c * height + oi + ki) * width + kj, to = dst + oi * outWidth
+            if wholeVectors && src + 32 <= sourceEnd! {
+              UnsafeMutableRawPointer(to).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+              if outWidth > 16 {
+                UnsafeMutableRawPointer(to + 16).storeBytes(of: UnsafeRawPointer(src + 16).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+              }
+            } else {
+              copyFloats(from: src, to: to, count: outWidth)
+            }
           }
           row += 1
         }
@@ -400,33 +413,39 @@ struct ConvLayout: Sendable {
 
   func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }
 
-  /// cols[r, i*plane + p] for the chunk's images i, rows `stride` floats apart (zeros after the last image).
-  func unfold(_ images: Range<Int>, x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, stride: Int? = nil) {
-    let width = images.count * plane, stride = stride ?? width
+  /// The row stride of a chunk's columns: its width rounded up to whole vectors, and room for im2col's
+  /// whole-vector copies after the last run.
+  func colsStride(_ width: Int) -> Int { (width + 15) / 16 * 16 + 32 }
+
+  /// cols[r, i*plane + p] for the chunk's images i into a buffer of kdim * colsStride(width) floats, with
+  /// zeros from the width up to whole vectors (for the dot products of the backward pass).
+  func unfold(_ images: Range<Int>, x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+    let width = images.count * plane, stride = colsStride(width), padded = (width + 15) / 16 * 16
+    let end = x + n * image
     for (i, b) in images.enumerated() {
-      im2col(x + b * image, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: cols + i * plane, rowStride: stride)
+      im2col(x + b * image, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: cols + i * plane, rowStride: stride, sourceEnd: end)
     }
-    if stride > width { for r in 0..<kdim { (cols + r * stride + width).update(repeating: 0, count: stride - width) } }
+    if padded > width { for r in 0..<kdim { (cols + r * stride + width).update(repeating: 0, count: padded - width) } }
   }
 
   /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
   func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
-    let images = images(chunk), width = images.count * plane
-    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * width)
+    let images = images(chunk), width = images.count * plane, stride = colsStride(width)
+    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
     defer { GEMM.PackingBuffers.shared.give(buffer) }
     let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
     unfold(images, x: x, into: cols)
     let target = out + images.lowerBound * f * plane
     if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
       // Columns in runs of one image's plane, stored straight into NCHW.
-      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: width, transB: false,
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
                     beta: 0, c: target, ldc: plane, threads: 1, kernel: GEMM.kernel, runs: .init(length: plane, stride: f * plane), bias: bias)
     } else {
       // Small planes (most tiles would straddle two images): a plain product, then a copy per image.
       let product = GEMM.PackingBuffers.shared.take(bytes: 4 * f * width)
       defer { GEMM.PackingBuffers.shared.give(product) }
       let y = product.pointer.assumingMemoryBound(to: Float.self)
-      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: width, transB: false,
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
                     beta: 0, c: y, ldc: width, threads: 1, kernel: GEMM.kernel, bias: bias)
       for i in 0..<images.count {
         for fi in 0..<f { copyFloats(from: y + fi * width + i * plane, to: target + (i * f + fi) * plane, count: plane) }
@@ -455,12 +474,12 @@ struct ConvLayout: Sendable {
       (dy, ldy) = (p.g + images.lowerBound * f * plane, plane)
     }
     if let shares = p.sharesW {
-      let terms = ldy == padded ? padded : width
-      let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * terms)
+      let terms = ldy == padded ? padded : width, stride = colsStride(width)
+      let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
       defer { GEMM.PackingBuffers.shared.give(buffer) }
       let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
-      unfold(images, x: p.x, into: cols, stride: terms)
-      GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: terms, transB: true,
+      unfold(images, x: p.x, into: cols)
+      GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: stride, transB: true,
                     beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: GEMM.kernel)
     }
     if let shares = p.sharesB {

@@ -85,9 +85,9 @@ extension GEMMTests {
     let (m, n, k) = (40, 300, 270)
     let a = random(m * k, &rng), b = random(k * n, &rng)
     func run(_ threshold: Int, _ kernel: GEMM.Kernel) -> [UInt32] {
-      let saved = GEMM.inPlaceRows
-      GEMM.inPlaceRows = threshold
-      defer { GEMM.inPlaceRows = saved }
+      let saved = (GEMM.inPlaceRows, GEMM.inPlaceFloats)
+      (GEMM.inPlaceRows, GEMM.inPlaceFloats) = (threshold, threshold == 0 ? 0 : 1 << 30)
+      defer { (GEMM.inPlaceRows, GEMM.inPlaceFloats) = saved }
       var c = [Float](repeating: 0, count: m * n)
       a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
         GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: 0, c: pc.baseAddress!, ldc: n, threads: 2, kernel: kernel)

@@ -73,6 +73,10 @@ public final class Conv2D: Layer {
   public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
     try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
   }
+  /// The convolution with a ReLU fused onto its output (what `Sequential` runs for Conv2D then ReLU).
+  public func forwardWithReLU(_ x: Tensor) throws -> Tensor {
+    try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: true)
+  }
   public func outputShape(for input: [Int]) throws -> [Int] {
     guard input.count == 3, input[0] == weight.shape[1] else {
       throw TensorError("Conv2D: expects [\(weight.shape[1]), height, width] per sample, got \(input)")

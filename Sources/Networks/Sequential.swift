@@ -7,10 +7,20 @@ public final class Sequential {
 
   public init(_ layers: [Layer]) { self.layers = layers }
 
-  /// The forward pass (`training` switches dropout on).
+  /// The forward pass (`training` switches dropout on). A Conv2D followed by a ReLU activation runs as one
+  /// fused operation (the same numbers, one pass over memory fewer each way).
   public func forward(_ x: Tensor, training: Bool = false) throws -> Tensor {
     var h = x
-    for layer in layers { h = try layer.forward(h, training: training) }
+    var i = 0
+    while i < layers.count {
+      if let conv = layers[i] as? Conv2D, i + 1 < layers.count, let next = layers[i + 1] as? Activation, next.function == .relu {
+        h = try conv.forwardWithReLU(h)
+        i += 2
+        continue
+      }
+      h = try layers[i].forward(h, training: training)
+      i += 1
+    }
     return h
   }
 

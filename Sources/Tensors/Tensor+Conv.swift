@@ -194,7 +194,11 @@ extension Tensor {
   /// into the output with the bias. Backward, per chunk: the weight gradient's share dY colsᵀ, the bias's
   /// share, and the input gradient col2im(Wᵀ dY); the shares are summed in chunk order, so no result depends
   /// on the thread count.
-  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+  ///
+  /// With `relu`, the output is max(0, ·) of the convolution, applied to each chunk while it is in the cache,
+  /// and the backward pass masks dY by it as it copies it: the same numbers as `conv2d(...).relu()` without
+  /// a separate pass over memory each way (the "post-op" fusion of oneDNN and XLA).
+  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, relu: Bool = false) throws -> Tensor {
     guard rank == 4 else { throw TensorError("conv2d: the input must be [batch, channels, height, width], got shape \(shape)") }
     guard weight.rank == 4 else { throw TensorError("conv2d: the weight must be [filters, channels, kh, kw], got shape \(weight.shape)") }
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -203,7 +207,7 @@ extension Tensor {
     if let bias, bias.shape != [f] { throw TensorError.shapes("conv2d", weight.shape, bias.shape, "do not match: the bias needs shape [\(f)]") }
     let win = Window2D(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     let (oh, ow) = try win.outputSize(height: h, width: w, op: "conv2d")
-    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow)
+    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow, relu: relu)
 
     var out = [Float](unsafeUninitializedCapacity: n * f * layout.plane) { _, count in count = n * f * layout.plane }
     data.withUnsafeBufferPointer { px in
@@ -220,7 +224,7 @@ extension Tensor {
       }
     }
     let input = self
-    return Tensor(result: out, shape: [n, f, oh, ow], op: "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
+    return Tensor(result: out, shape: [n, f, oh, ow], op: relu ? "conv2d+relu" : "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
       let needW = weight.requiresGrad, needB = bias?.requiresGrad == true, needX = input.requiresGrad
       let (kdim, chunks) = (layout.kdim, layout.chunks)
       // Each chunk's shares of the weight and bias gradients, summed in chunk order below.
@@ -228,13 +232,14 @@ extension Tensor {
       var sharesB = [Float](unsafeUninitializedCapacity: needB ? chunks * f : 0) { _, count in count = needB ? chunks * f : 0 }
       var gx = [Float](unsafeUninitializedCapacity: needX ? input.count : 0) { _, count in count = needX ? input.count : 0 }
       o.grad!.withUnsafeBufferPointer { pg in
+       o.data.withUnsafeBufferPointer { py in
         input.data.withUnsafeBufferPointer { px in
           weight.data.withUnsafeBufferPointer { pw in
             sharesW.withUnsafeMutableBufferPointer { psw in
               sharesB.withUnsafeMutableBufferPointer { psb in
                 gx.withUnsafeMutableBufferPointer { pgx in
                   let pointers = ConvBackwardPointers(
-                    g: pg.baseAddress!, x: px.baseAddress!, weight: pw.baseAddress!,
+                    g: pg.baseAddress!, y: py.baseAddress!, x: px.baseAddress!, weight: pw.baseAddress!,
                     sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
                   parallelFor(chunks) { chunk in layout.backward(chunk: chunk, pointers) }
                 }
@@ -242,6 +247,7 @@ extension Tensor {
             }
           }
         }
+       }
       }
       if needW { weight.accumulate(sumShares(sharesW, count: chunks, size: f * kdim)) }
       if let bias, needB { bias.accumulate(sumShares(sharesB, count: chunks, size: f)) }
@@ -398,6 +404,8 @@ struct ConvLayout: Sendable {
   let n: Int, c: Int, h: Int, w: Int, f: Int
   let window: Window2D
   let oh: Int, ow: Int
+  /// Whether a ReLU is fused onto the output.
+  let relu: Bool
   var kdim: Int { c * window.kernelHeight * window.kernelWidth }
   var plane: Int { oh * ow }
   var image: Int { c * h * w }
@@ -436,6 +444,7 @@ struct ConvLayout: Sendable {
     let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
     unfold(images, x: x, into: cols)
     let target = out + images.lowerBound * f * plane
+    defer { if relu { reluForward(target, target, 0..<(images.count * f * plane)) } }
     if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
       // Columns in runs of one image's plane, stored straight into NCHW.
       GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
@@ -460,13 +469,17 @@ struct ConvLayout: Sendable {
     // padded with zeros to whole vectors, as are the columns below (zero terms leave dY colsᵀ unchanged and
     // spare the dot products their ragged ends).
     let padded = (width + 15) / 16 * 16
-    let dyBuffer = images.count == 1 ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
+    // With a fused ReLU, dY is masked by the output as it is copied (always copied then).
+    let dyBuffer = images.count == 1 && !relu ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
     defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
     let dy: UnsafePointer<Float>, ldy: Int
     if let dyBuffer {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
       for fi in 0..<f {
-        for (i, b) in images.enumerated() { copyFloats(from: p.g + (b * f + fi) * plane, to: copy + fi * padded + i * plane, count: plane) }
+        for (i, b) in images.enumerated() {
+          let from = (b * f + fi) * plane, to = copy + fi * padded + i * plane
+          if relu { reluBackward(p.g + from, p.y + from, to, 0..<plane) } else { copyFloats(from: p.g + from, to: to, count: plane) }
+        }
         (copy + fi * padded + width).update(repeating: 0, count: padded - width)
       }
       (dy, ldy) = (UnsafePointer(copy), padded)
@@ -502,7 +515,7 @@ struct ConvLayout: Sendable {
 
 /// What `ConvLayout.backward` reads and writes (nil: that gradient is not wanted).
 struct ConvBackwardPointers: @unchecked Sendable {
-  let g: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
+  let g: UnsafePointer<Float>, y: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
   let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
 }
 

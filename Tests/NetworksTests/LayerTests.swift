@@ -87,3 +87,23 @@ final class LayerTests: XCTestCase {
     XCTAssertThrowsError(try model.summary(inputShape: [1, 32, 32]))
   }
 }
+
+extension LayerTests {
+  /// Sequential runs Conv2D + ReLU as one fused operation: the same outputs and gradients as running the
+  /// layers one by one.
+  func testSequentialFusesConvAndReLU() throws {
+    var rng = SeededGenerator(seed: 31)
+    let model = Sequential([try Conv2D(2, 3, kernel: 3, rng: &rng), Activation(.relu), Flatten(), try Dense(3 * 4 * 4, 2, rng: &rng)])
+    let x = try Tensor.uniform([3, 2, 6, 6], in: -1...1, using: &rng)
+    func gradients(_ forward: () throws -> Tensor) throws -> [[Float]] {
+      for p in model.parameters { p.zeroGrad() }
+      let y = try forward()
+      try y.sum().backward()
+      return [y.data] + model.parameters.map { $0.grad! }
+    }
+    let fused = try gradients { try model.forward(x) }
+    let oneByOne = try gradients { try model.layers.reduce(x) { try $1.forward($0, training: false) } }
+    XCTAssertEqual(fused, oneByOne)
+    XCTAssertTrue(try model.forward(x).graph().contains { $0.op == "conv2d+relu" }, "the fused operation ran")
+  }
+}

@@ -40,6 +40,26 @@ final class ConvKernelTests: XCTestCase {
     try compare(n: 12, c: 1, h: 12, w: 12, f: 5, k: 3, stride: 1, padding: 0)  // chunk width 300, padded to 304
   }
 
+  /// The fused ReLU gives the same bits as a separate one, forward and backward, in chunks of one image and
+  /// of several.
+  func testFusedReLUMatchesSeparateReLU() throws {
+    for (n, size) in [(2, 9), (12, 12)] {
+      var rng = SeededGenerator(seed: UInt64(n))
+      let x = try Tensor.uniform([n, 2, size, size], in: -1...1, using: &rng, requiresGrad: true)
+      let w = try Tensor.uniform([4, 2, 3, 3], in: -1...1, using: &rng, requiresGrad: true)
+      let b = try Tensor.uniform([4], in: -0.2...0.2, using: &rng, requiresGrad: true)
+      func run(fused: Bool) throws -> [[UInt32]] {
+        for t in [x, w, b] { t.zeroGrad() }
+        let y = fused ? try x.conv2d(weight: w, bias: b, relu: true) : try x.conv2d(weight: w, bias: b).relu()
+        try y.backward(gradient: (0..<y.count).map { Float($0 % 7) - 3 })
+        return [y.data, x.grad!, w.grad!, b.grad!].map { $0.map(\.bitPattern) }
+      }
+      let fused = try run(fused: true), separate = try run(fused: false)
+      XCTAssertEqual(fused, separate, "n \(n)")
+      XCTAssertTrue(fused[0].contains(0) && fused[0].contains { $0 != 0 }, "some outputs clipped, some not")
+    }
+  }
+
   func testRandomShapes() throws {
     var rng = SeededGenerator(seed: 77)
     for _ in 0..<6 {

@@ -73,9 +73,10 @@ public final class Conv2D: Layer {
   public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
     try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
   }
-  /// The convolution with a ReLU fused onto its output (what `Sequential` runs for Conv2D then ReLU).
-  public func forwardWithReLU(_ x: Tensor) throws -> Tensor {
-    try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: true)
+  /// The convolution with a ReLU, and optionally a 2x2 max pooling, fused onto its output (what `Sequential`
+  /// runs for Conv2D, ReLU and MaxPool2D(2) in a row).
+  public func forward(_ x: Tensor, fusingReLU relu: Bool, maxPool2x2 pool: Bool) throws -> Tensor {
+    try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: relu, maxPool2x2: pool)
   }
   public func outputShape(for input: [Int]) throws -> [Int] {
     guard input.count == 3, input[0] == weight.shape[1] else {

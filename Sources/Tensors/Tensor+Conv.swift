@@ -197,8 +197,11 @@ extension Tensor {
   ///
   /// With `relu`, the output is max(0, ·) of the convolution, applied to each chunk while it is in the cache,
   /// and the backward pass masks dY by it as it copies it: the same numbers as `conv2d(...).relu()` without
-  /// a separate pass over memory each way (the "post-op" fusion of oneDNN and XLA).
-  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, relu: Bool = false) throws -> Tensor {
+  /// a separate pass over memory each way (the "post-op" fusion of oneDNN and XLA). With `maxPool2x2` too,
+  /// each chunk is also max-pooled over 2x2 windows (stride 2) before it leaves the cache: the output is the
+  /// pooled one, as `conv2d(...).relu().maxPool2d(kernel: 2)` with the same numbers, and the full-size
+  /// output is never written to memory.
+  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, relu: Bool = false, maxPool2x2: Bool = false) throws -> Tensor {
     guard rank == 4 else { throw TensorError("conv2d: the input must be [batch, channels, height, width], got shape \(shape)") }
     guard weight.rank == 4 else { throw TensorError("conv2d: the weight must be [filters, channels, kh, kw], got shape \(weight.shape)") }
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -207,24 +210,32 @@ extension Tensor {
     if let bias, bias.shape != [f] { throw TensorError.shapes("conv2d", weight.shape, bias.shape, "do not match: the bias needs shape [\(f)]") }
     let win = Window2D(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     let (oh, ow) = try win.outputSize(height: h, width: w, op: "conv2d")
-    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow, relu: relu)
+    if maxPool2x2 && (oh < 2 || ow < 2) { throw TensorError("conv2d: a \(oh)x\(ow) output is too small for 2x2 max pooling") }
+    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow, relu: relu, pool: maxPool2x2)
 
-    var out = [Float](unsafeUninitializedCapacity: n * f * layout.plane) { _, count in count = n * f * layout.plane }
+    let outCount = n * f * layout.outPlane
+    var out = [Float](unsafeUninitializedCapacity: outCount) { _, count in count = outCount }
+    // With pooling: each output's winner, as an offset within its plane of the convolution's output.
+    var argmax = [Int32](unsafeUninitializedCapacity: maxPool2x2 ? outCount : 0) { _, count in count = maxPool2x2 ? outCount : 0 }
     data.withUnsafeBufferPointer { px in
       weight.data.withUnsafeBufferPointer { pw in
         out.withUnsafeMutableBufferPointer { po in
-          withOptionalPointer(bias?.data) { pb in
-            let (xs, ws, os) = (SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), SharedPointer(pointer: UnsafeMutablePointer(mutating: pw.baseAddress!)), SharedPointer(pointer: po.baseAddress!))
-            let bs = pb.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }
-            parallelFor(layout.chunks) { chunk in
-              layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, bias: bs?.pointer, out: os.pointer)
+          argmax.withUnsafeMutableBufferPointer { pa in
+            withOptionalPointer(bias?.data) { pb in
+              let (xs, ws, os) = (SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), SharedPointer(pointer: UnsafeMutablePointer(mutating: pw.baseAddress!)), SharedPointer(pointer: po.baseAddress!))
+              let bs = pb.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }, am = pa.baseAddress.map { SharedPointer(pointer: $0) }
+              parallelFor(layout.chunks) { chunk in
+                layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, bias: bs?.pointer, out: os.pointer, argmax: am?.pointer)
+              }
             }
           }
         }
       }
     }
     let input = self
-    return Tensor(result: out, shape: [n, f, oh, ow], op: relu ? "conv2d+relu" : "conv2d").recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
+    let op = "conv2d" + (relu ? "+relu" : "") + (maxPool2x2 ? "+maxpool" : "")
+    let outShape = maxPool2x2 ? [n, f, oh / 2, ow / 2] : [n, f, oh, ow]
+    return Tensor(result: out, shape: outShape, op: op).recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
       let needW = weight.requiresGrad, needB = bias?.requiresGrad == true, needX = input.requiresGrad
       let (kdim, chunks) = (layout.kdim, layout.chunks)
       // Each chunk's shares of the weight and bias gradients, summed in chunk order below.
@@ -233,19 +244,21 @@ extension Tensor {
       var gx = [Float](unsafeUninitializedCapacity: needX ? input.count : 0) { _, count in count = needX ? input.count : 0 }
       o.grad!.withUnsafeBufferPointer { pg in
        o.data.withUnsafeBufferPointer { py in
+        argmax.withUnsafeBufferPointer { pa in
         input.data.withUnsafeBufferPointer { px in
           weight.data.withUnsafeBufferPointer { pw in
             sharesW.withUnsafeMutableBufferPointer { psw in
               sharesB.withUnsafeMutableBufferPointer { psb in
                 gx.withUnsafeMutableBufferPointer { pgx in
                   let pointers = ConvBackwardPointers(
-                    g: pg.baseAddress!, y: py.baseAddress!, x: px.baseAddress!, weight: pw.baseAddress!,
+                    g: pg.baseAddress!, y: py.baseAddress!, argmax: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
                     sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
                   parallelFor(chunks) { chunk in layout.backward(chunk: chunk, pointers) }
                 }
               }
             }
           }
+        }
         }
        }
       }
@@ -404,10 +417,12 @@ struct ConvLayout: Sendable {
   let n: Int, c: Int, h: Int, w: Int, f: Int
   let window: Window2D
   let oh: Int, ow: Int
-  /// Whether a ReLU is fused onto the output.
-  let relu: Bool
+  /// Whether a ReLU, and a 2x2 max pooling, are fused onto the output.
+  let relu: Bool, pool: Bool
   var kdim: Int { c * window.kernelHeight * window.kernelWidth }
   var plane: Int { oh * ow }
+  /// The size of one output plane: the convolution's, or the pooled one.
+  var outPlane: Int { pool ? (oh / 2) * (ow / 2) : plane }
   var image: Int { c * h * w }
   /// Images per chunk: about as many as keep one chunk's columns within 512 kB, adjusted so that the number
   /// of chunks is a multiple of four where it can be (they share out evenly between 2 or 4 threads). It
@@ -437,14 +452,31 @@ struct ConvLayout: Sendable {
   }
 
   /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
-  func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+  func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
     let images = images(chunk), width = images.count * plane, stride = colsStride(width)
     let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
     defer { GEMM.PackingBuffers.shared.give(buffer) }
     let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
     unfold(images, x: x, into: cols)
-    let target = out + images.lowerBound * f * plane
-    defer { if relu { reluForward(target, target, 0..<(images.count * f * plane)) } }
+    // With pooling, the convolution's output goes to a chunk-sized buffer and only the pooled planes leave.
+    let full = pool ? GEMM.PackingBuffers.shared.take(bytes: 4 * images.count * f * plane) : nil
+    defer { full.map { GEMM.PackingBuffers.shared.give($0) } }
+    let target = full.map { $0.pointer.assumingMemoryBound(to: Float.self) } ?? out + images.lowerBound * f * plane
+    defer {
+      if pool, let argmax {
+        let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane
+        for q in 0..<(images.count * f) {
+          let src = target + q * plane, dst = out + first + q * outPlane, arg = argmax + first + q * outPlane
+          for oi in 0..<ph {
+            maxPool2x2Row(src + 2 * oi * ow, src + (2 * oi + 1) * ow, rowOffset: 2 * oi * ow, count: pw, into: dst + oi * pw, argmax: arg + oi * pw)
+          }
+        }
+        // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
+        if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
+      } else if relu {
+        reluForward(target, target, 0..<(images.count * f * plane))
+      }
+    }
     if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
       // Columns in runs of one image's plane, stored straight into NCHW.
       GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
@@ -469,11 +501,22 @@ struct ConvLayout: Sendable {
     // padded with zeros to whole vectors, as are the columns below (zero terms leave dY colsᵀ unchanged and
     // spare the dot products their ragged ends).
     let padded = (width + 15) / 16 * 16
-    // With a fused ReLU, dY is masked by the output as it is copied (always copied then).
-    let dyBuffer = images.count == 1 && !relu ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
+    // With a fused ReLU, dY is masked by the output as it is copied (always copied then); with pooling, each
+    // pooled gradient goes to its window's winner (where the pooled output is positive, with a ReLU).
+    let dyBuffer = images.count == 1 && !relu && !pool ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
     defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
     let dy: UnsafePointer<Float>, ldy: Int
-    if let dyBuffer {
+    if let dyBuffer, pool, let argmax = p.argmax {
+      let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
+      copy.update(repeating: 0, count: f * padded)
+      for (i, b) in images.enumerated() {
+        for fi in 0..<f {
+          let from = (b * f + fi) * outPlane, row = copy + fi * padded + i * plane
+          for k in 0..<outPlane where !relu || p.y[from + k] > 0 { row[Int(argmax[from + k])] = p.g[from + k] }
+        }
+      }
+      (dy, ldy) = (UnsafePointer(copy), padded)
+    } else if let dyBuffer {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
       for fi in 0..<f {
         for (i, b) in images.enumerated() {
@@ -515,7 +558,7 @@ struct ConvLayout: Sendable {
 
 /// What `ConvLayout.backward` reads and writes (nil: that gradient is not wanted).
 struct ConvBackwardPointers: @unchecked Sendable {
-  let g: UnsafePointer<Float>, y: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
+  let g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
   let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
 }
 

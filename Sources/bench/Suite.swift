@@ -210,10 +210,15 @@ struct Suite {
       backwardTimes = [:]
       optimizer.zeroGrad()
       var h = x
-      for (i, layer) in model.layers.enumerated() {
-        let start = DispatchTime.now().uptimeNanoseconds
-        h = try layer.forward(h, training: true)
-        record("\(i) \(layer.kind) \(h.shape.map(String.init).joined(separator: "x")) forward", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      var i = 0
+      while i < model.layers.count {
+        // The same fusion as Sequential.forward.
+        let layer = model.layers[i], start = DispatchTime.now().uptimeNanoseconds
+        let fused = model.fusedRun(at: i)
+        h = fused > 1 ? try (layer as! Conv2D).forward(h, fusingReLU: true, maxPool2x2: fused == 3) : try layer.forward(h, training: true)
+        let name = model.layers[i..<(i + fused)].map(\.kind).joined(separator: "+")
+        record("\(i) \(name) \(h.shape.map(String.init).joined(separator: "x")) forward", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        i += fused
       }
       let loss = try h.softmaxCrossEntropy(labels: labels)
       try loss.backward()
@@ -227,7 +232,7 @@ struct Suite {
     for name in order {
       let t = Timing(samples: parts[name]!)
       results.append(BenchResult(kernel: "train-step-part", shape: name, threads: cores, samples: t.samples, gflops: nil, gbps: nil, numpy_gflops: nil, extra: nil))
-      print(String(format: "    %-44@ %7.3f ms  %4.1f%%", name as NSString, t.median * 1e3, 100 * t.median / total))
+      print(String(format: "    %-40@ %7.3f ms  %4.1f%%", name as NSString, t.median * 1e3, 100 * t.median / total))
     }
   }
 

@@ -89,12 +89,16 @@ final class LayerTests: XCTestCase {
 }
 
 extension LayerTests {
-  /// Sequential runs Conv2D + ReLU as one fused operation: the same outputs and gradients as running the
-  /// layers one by one.
+  /// Sequential runs Conv2D + ReLU (+ MaxPool2D(2)) as one fused operation: the same outputs and gradients
+  /// as running the layers one by one.
   func testSequentialFusesConvAndReLU() throws {
     var rng = SeededGenerator(seed: 31)
-    let model = Sequential([try Conv2D(2, 3, kernel: 3, rng: &rng), Activation(.relu), Flatten(), try Dense(3 * 4 * 4, 2, rng: &rng)])
-    let x = try Tensor.uniform([3, 2, 6, 6], in: -1...1, using: &rng)
+    let model = Sequential([
+      try Conv2D(2, 3, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
+      try Conv2D(3, 4, kernel: 3, rng: &rng), Activation(.relu), Flatten(), try Dense(4 * 2 * 2, 2, rng: &rng),
+    ])
+    XCTAssertEqual((0..<model.layers.count).map(model.fusedRun(at:)), [3, 1, 1, 2, 1, 1, 1])
+    let x = try Tensor.uniform([3, 2, 10, 10], in: -1...1, using: &rng)
     func gradients(_ forward: () throws -> Tensor) throws -> [[Float]] {
       for p in model.parameters { p.zeroGrad() }
       let y = try forward()
@@ -104,6 +108,7 @@ extension LayerTests {
     let fused = try gradients { try model.forward(x) }
     let oneByOne = try gradients { try model.layers.reduce(x) { try $1.forward($0, training: false) } }
     XCTAssertEqual(fused, oneByOne)
-    XCTAssertTrue(try model.forward(x).graph().contains { $0.op == "conv2d+relu" }, "the fused operation ran")
+    let ops = try model.forward(x).graph().map(\.op)
+    XCTAssertTrue(ops.contains("conv2d+relu+maxpool") && ops.contains("conv2d+relu"), "the fused operations ran: \(ops)")
   }
 }

@@ -60,6 +60,35 @@ final class ConvKernelTests: XCTestCase {
     }
   }
 
+  /// Convolution, ReLU and 2x2 max pooling fused: the same bits as the three operations, forward and
+  /// backward, for even and odd output sizes (the last row and column dropped), with and without the ReLU,
+  /// in chunks of one image and of several.
+  func testFusedPoolingMatchesSeparateOperations() throws {
+    for (n, size, relu) in [(2, 10, true), (12, 9, true), (5, 7, false), (3, 34, true)] {
+      var rng = SeededGenerator(seed: UInt64(n * 100 + size))
+      let x = try Tensor.uniform([n, 2, size, size], in: -1...1, using: &rng, requiresGrad: true)
+      let w = try Tensor.uniform([4, 2, 3, 3], in: -1...1, using: &rng, requiresGrad: true)
+      let b = try Tensor.uniform([4], in: -0.2...0.2, using: &rng, requiresGrad: true)
+      func run(fused: Bool) throws -> [[UInt32]] {
+        for t in [x, w, b] { t.zeroGrad() }
+        let y: Tensor
+        if fused {
+          y = try x.conv2d(weight: w, bias: b, relu: relu, maxPool2x2: true)
+        } else {
+          let z = try x.conv2d(weight: w, bias: b)
+          y = try (relu ? z.relu() : z).maxPool2d(kernel: 2)
+        }
+        try y.backward(gradient: (0..<y.count).map { Float($0 % 5) - 1.5 })
+        return [y.data, x.grad!, w.grad!, b.grad!].map { $0.map(\.bitPattern) }
+      }
+      let fused = try run(fused: true), separate = try run(fused: false)
+      XCTAssertEqual(fused, separate, "n \(n) size \(size) relu \(relu)")
+    }
+    var rng = SeededGenerator(seed: 1)
+    let tiny = try Tensor.uniform([1, 1, 3, 3], in: -1...1, using: &rng), w = try Tensor.uniform([1, 1, 3, 3], in: -1...1, using: &rng)
+    XCTAssertThrowsError(try tiny.conv2d(weight: w, maxPool2x2: true)) { XCTAssert("\($0)".contains("too small for 2x2 max pooling"), "\($0)") }
+  }
+
   func testRandomShapes() throws {
     var rng = SeededGenerator(seed: 77)
     for _ in 0..<6 {

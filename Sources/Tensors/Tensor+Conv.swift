@@ -297,10 +297,11 @@ extension Tensor {
           let am = SharedPointer(pointer: pa.baseAddress ?? UnsafeMutablePointer<Int32>.allocate(capacity: 0))
           parallelFor(n * c) { plane in
             let src = xs.pointer + plane * planeIn, dst = os.pointer + plane * planeOut, arg = am.pointer + plane * planeOut
+            let xEnd = UnsafePointer(xs.pointer + n * c * planeIn)
             if isMax && kernel == 2 && stride == 2 && padding == 0 {
               // The common 2x2 window, without bounds checks; ties go to the first maximum, as below.
               for oi in 0..<oh {
-                maxPool2x2Row(src + 2 * oi * w, src + (2 * oi + 1) * w, rowOffset: 2 * oi * w, count: ow, into: dst + oi * ow, argmax: arg + oi * ow)
+                maxPool2x2Row(src + 2 * oi * w, src + (2 * oi + 1) * w, rowOffset: 2 * oi * w, count: ow, into: dst + oi * ow, argmax: arg + oi * ow, readLimit: xEnd)
               }
               return
             }
@@ -365,28 +366,33 @@ extension Tensor {
 }
 
 /// One output row of 2x2, stride-2 max pooling, sixteen outputs at a time: each output is the maximum of
-/// r0[2j], r0[2j+1], r1[2j], r1[2j+1], ties to the first in that order (as the scalar loop did). A short
-/// last chunk goes through copies, so nothing past the row is read or written.
+/// r0[2j], r0[2j+1], r1[2j], r1[2j+1], ties to the first in that order (as the scalar loop did). Whole vectors
+/// are read while they end before `readLimit`; past it, a short last chunk goes through copies. With
+/// `overrun`, a short last chunk is stored whole too (up to 15 values past the row: the caller has room for
+/// them), else value by value.
 @inline(__always)
-func maxPool2x2Row(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, rowOffset: Int, count: Int, into dst: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+func maxPool2x2Row(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, rowOffset: Int, count: Int, into dst: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, readLimit: UnsafePointer<Float>, overrun: Bool = false) {
   let width = Float(r1 - r0)
   var j = 0
-  while j + 16 <= count {
-    let top = UnsafeRawPointer(r0 + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
-    let bottom = UnsafeRawPointer(r1 + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+  while j < count {
+    let top: SIMD32<Float>, bottom: SIMD32<Float>
+    let rest = min(16, count - j)
+    if r0 + 2 * j + 32 <= readLimit && r1 + 2 * j + 32 <= readLimit {
+      top = UnsafeRawPointer(r0 + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+      bottom = UnsafeRawPointer(r1 + 2 * j).loadUnaligned(as: SIMD32<Float>.self)
+    } else {
+      var t = SIMD32<Float>(), b = SIMD32<Float>()
+      for q in 0..<(2 * rest) { t[q] = r0[2 * j + q]; b[q] = r1[2 * j + q] }
+      (top, bottom) = (t, b)
+    }
     let (best, at) = maxPool2x2Chunk(top, bottom, first: Float(rowOffset + 2 * j), width: width)
-    UnsafeMutableRawPointer(dst + j).storeBytes(of: best, as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(argmax + j).storeBytes(of: at, as: SIMD16<Int32>.self)
+    if rest == 16 || overrun {
+      UnsafeMutableRawPointer(dst + j).storeBytes(of: best, as: SIMD16<Float>.self)
+      UnsafeMutableRawPointer(argmax + j).storeBytes(of: at, as: SIMD16<Int32>.self)
+    } else {
+      for q in 0..<rest { dst[j + q] = best[q]; argmax[j + q] = at[q] }
+    }
     j += 16
-  }
-  let rest = count - j
-  if rest > 0 {
-    var top = SIMD32<Float>(), bottom = SIMD32<Float>()
-    withUnsafeMutableBytes(of: &top) { $0.baseAddress!.copyMemory(from: r0 + 2 * j, byteCount: 8 * rest) }
-    withUnsafeMutableBytes(of: &bottom) { $0.baseAddress!.copyMemory(from: r1 + 2 * j, byteCount: 8 * rest) }
-    var (best, at) = maxPool2x2Chunk(top, bottom, first: Float(rowOffset + 2 * j), width: width)
-    withUnsafeBytes(of: &best) { (dst + j).update(from: $0.bindMemory(to: Float.self).baseAddress!, count: rest) }
-    withUnsafeBytes(of: &at) { (argmax + j).update(from: $0.bindMemory(to: Int32.self).baseAddress!, count: rest) }
   }
 }
 
@@ -459,18 +465,28 @@ struct ConvLayout: Sendable {
     let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
     unfold(images, x: x, into: cols)
     // With pooling, the convolution's output goes to a chunk-sized buffer and only the pooled planes leave.
-    let full = pool ? GEMM.PackingBuffers.shared.take(bytes: 4 * images.count * f * plane) : nil
+    let full = pool ? GEMM.PackingBuffers.shared.take(bytes: 4 * (images.count * f * plane + 32)) : nil
     defer { full.map { GEMM.PackingBuffers.shared.give($0) } }
     let target = full.map { $0.pointer.assumingMemoryBound(to: Float.self) } ?? out + images.lowerBound * f * plane
     defer {
       if pool, let argmax {
-        let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane
+        // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
+        // stored as whole vectors into buffers with room after them (each row's extra values are overwritten
+        // by the next), then copied out in one piece.
+        let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
+        let count = images.count * f * outPlane
+        let pooled = GEMM.PackingBuffers.shared.take(bytes: 8 * (count + 16))
+        defer { GEMM.PackingBuffers.shared.give(pooled) }
+        let values = pooled.pointer.assumingMemoryBound(to: Float.self)
+        let winners = (pooled.pointer + 4 * (count + 16)).assumingMemoryBound(to: Int32.self)
         for q in 0..<(images.count * f) {
-          let src = target + q * plane, dst = out + first + q * outPlane, arg = argmax + first + q * outPlane
+          let src = target + q * plane, dst = values + q * outPlane, arg = winners + q * outPlane
           for oi in 0..<ph {
-            maxPool2x2Row(src + 2 * oi * ow, src + (2 * oi + 1) * ow, rowOffset: 2 * oi * ow, count: pw, into: dst + oi * pw, argmax: arg + oi * pw)
+            maxPool2x2Row(src + 2 * oi * ow, src + (2 * oi + 1) * ow, rowOffset: 2 * oi * ow, count: pw, into: dst + oi * pw, argmax: arg + oi * pw, readLimit: readLimit, overrun: true)
           }
         }
+        copyFloats(from: values, to: out + first, count: count)
+        (argmax + first).update(from: winners, count: count)
         // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
         if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
       } else if relu {

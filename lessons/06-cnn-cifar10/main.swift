@@ -34,8 +34,8 @@ struct CNNLesson: ParsableCommand {
   @Option(name: .long, help: "Evaluate on the first N test images only (default: all 10,000, or 256 with --quick).")
   var testSubset: Int?
 
-  @Flag(name: .long, inversion: .prefixedNo, help: "Random horizontal flips and 4-pixel crops while training.")
-  var augment = false
+  @Flag(name: .long, inversion: .prefixedNo, help: "Random horizontal flips and 4-pixel crops while training (--no-augment trains on the images as they are, and overfits).")
+  var augment = true
 
   @Flag(name: .long, help: "Continue from the checkpoint in the output folder.")
   var resume = false

@@ -49,9 +49,15 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, w
           for oi in 0..<outHeight {
             let src = x + (c * height + oi + ki) * width + kj, to = dst + oi * outWidth
             if wholeVectors && src + 32 <= sourceEnd! {
-              UnsafeMutableRawPointer(to).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-              if outWidth > 16 {
-                UnsafeMutableRawPointer(to + 16).storeBytes(of: UnsafeRawPointer(src + 16).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+              // The narrowest vector that holds the run (a 4-float run is not stored as 16).
+              let (from, into) = (UnsafeRawPointer(src), UnsafeMutableRawPointer(to))
+              if outWidth <= 4 {
+                into.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+              } else if outWidth <= 8 {
+                into.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+              } else {
+                into.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                if outWidth > 16 { (into + 64).storeBytes(of: (from + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self) }
               }
             } else {
               copyFloats(from: src, to: to, count: outWidth)

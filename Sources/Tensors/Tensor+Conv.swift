@@ -436,12 +436,12 @@ struct ConvLayout: Sendable {
   /// The size of one output plane: the convolution's, or the pooled one.
   var outPlane: Int { pool ? (oh / 2) * (ow / 2) : plane }
   var image: Int { c * h * w }
-  /// Images per chunk: about as many as keep one chunk's columns within 1 MB (a core's L2 cache here; 512 kB
-  /// and 2 MB measured slower in `make bench`), adjusted so that the number
+  /// Images per chunk: about as many as keep one chunk's columns and outputs within 1 MB (a core's L2 cache
+  /// here; 512 kB and 2 MB measured slower in `make bench`), adjusted so that the number
   /// of chunks is a multiple of four where it can be (they share out evenly between 2 or 4 threads). It
   /// depends on the shapes only, never on the thread count.
   var imagesPerChunk: Int {
-    let fit = max(1, min(n, (1 << 20) / max(1, 4 * kdim * plane)))
+    let fit = max(1, min(n, (1 << 20) / max(1, 4 * (kdim + f) * plane)))
     let chunks = ((n + fit - 1) / fit + 3) / 4 * 4
     return max(1, (n + chunks - 1) / chunks)
   }

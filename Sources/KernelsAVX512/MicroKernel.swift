@@ -67,6 +67,60 @@ public func microKernel12x32(
   }
 }
 
+/// The 8 x 32 tile of C (+)= (8 x kc panel of A)(kc x 32 panel of B), in sixteen SIMD16 accumulators: the same
+/// contract as `microKernel12x32`. Eight rows divide the row counts of the lesson's layers (32, 64, 288) where
+/// twelve leave a third of a panel idle.
+public func microKernel8x32(
+  kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int,
+  accumulate: Bool, bias: UnsafePointer<Float>?
+) {
+  let step = ldb * 4
+  var acc = (
+    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+  var ap = a
+  var bp = UnsafeRawPointer(b)
+  for _ in 0..<kc {
+    let b0 = bp.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
+    let b1 = bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+    var v = SIMD16<Float>(repeating: ap[0])
+    acc.0 = acc.0.addingProduct(v, b0); acc.1 = acc.1.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[1])
+    acc.2 = acc.2.addingProduct(v, b0); acc.3 = acc.3.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[2])
+    acc.4 = acc.4.addingProduct(v, b0); acc.5 = acc.5.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[3])
+    acc.6 = acc.6.addingProduct(v, b0); acc.7 = acc.7.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[4])
+    acc.8 = acc.8.addingProduct(v, b0); acc.9 = acc.9.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[5])
+    acc.10 = acc.10.addingProduct(v, b0); acc.11 = acc.11.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[6])
+    acc.12 = acc.12.addingProduct(v, b0); acc.13 = acc.13.addingProduct(v, b1)
+    v = SIMD16<Float>(repeating: ap[7])
+    acc.14 = acc.14.addingProduct(v, b0); acc.15 = acc.15.addingProduct(v, b1)
+    ap += 8
+    bp += step
+  }
+  if rows == 8 && columns == 32 {
+    put(c, acc.0, acc.1, accumulate, bias, 0); put(c + ldc, acc.2, acc.3, accumulate, bias, 1)
+    put(c + 2 * ldc, acc.4, acc.5, accumulate, bias, 2); put(c + 3 * ldc, acc.6, acc.7, accumulate, bias, 3)
+    put(c + 4 * ldc, acc.8, acc.9, accumulate, bias, 4); put(c + 5 * ldc, acc.10, acc.11, accumulate, bias, 5)
+    put(c + 6 * ldc, acc.12, acc.13, accumulate, bias, 6); put(c + 7 * ldc, acc.14, acc.15, accumulate, bias, 7)
+  } else {
+    withUnsafeBytes(of: &acc) { raw in
+      let tile = raw.bindMemory(to: Float.self)
+      for r in 0..<rows {
+        for q in 0..<columns {
+          var v = accumulate ? c[r * ldc + q] + tile[r * 32 + q] : tile[r * 32 + q]
+          if let bias { v += bias[r] }
+          c[r * ldc + q] = v
+        }
+      }
+    }
+  }
+}
+
 /// Writes one row of the tile: c[0..<32] = (c[0..<32] +) (lo, hi) (+ bias[r]).
 @inline(__always)
 func put(_ c: UnsafeMutablePointer<Float>, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>, _ accumulate: Bool, _ bias: UnsafePointer<Float>?, _ r: Int) {

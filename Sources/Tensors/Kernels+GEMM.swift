@@ -26,11 +26,16 @@ public enum GEMM {
   static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     microKernel12x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
   }
-  /// The micro-kernel in use: AVX-512 where the processor has it, else AVX2 (`NEURAL_LESSONS_KERNEL=avx2`
-  /// forces the latter).
+  static let avx512x8 = Kernel(name: "avx512-8x32", mr: 8, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+    microKernel8x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
+  }
+  /// The micro-kernel in use: AVX-512 8x32 where the processor has it (faster than 12x32 on the CNN's shapes
+  /// and no slower on square ones, in `make bench`), else AVX2. `NEURAL_LESSONS_KERNEL=avx2` or
+  /// `=avx512-12x32` picks another.
   static let kernel: Kernel = {
-    if ProcessInfo.processInfo.environment["NEURAL_LESSONS_KERNEL"] == "avx2" { return avx2 }
-    return nl_cpu_has_avx512() != 0 ? avx512 : avx2
+    let asked = ProcessInfo.processInfo.environment["NEURAL_LESSONS_KERNEL"]
+    guard nl_cpu_has_avx512() != 0, asked != "avx2" else { return avx2 }
+    return asked == avx512.name ? avx512 : avx512x8
   }()
   /// The name of the micro-kernel in use, for the benchmark's report.
   public static var kernelName: String { kernel.name }
@@ -76,7 +81,7 @@ public enum GEMM {
     // Small products are not worth a second thread.
     let work = Double(m) * Double(n) * Double(k)
     let parts = work < 96 * 96 * 96 ? 1 : t
-    if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.name == avx512.name && runs == nil) {
+    if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.name.hasPrefix("avx512") && runs == nil) {
       // These add to C: clear it first when beta is 0, and add the bias after.
       if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }
       if k > 0 { dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts) }

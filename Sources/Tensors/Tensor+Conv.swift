@@ -557,10 +557,12 @@ struct ConvLayout: Sendable {
     } else {
       (dy, ldy) = (p.g + images.lowerBound * f * plane, plane)
     }
+    // One buffer serves the columns (for dW) and then dcols (for dX): the chunk's working set stays in L2.
+    let stride = colsStride(width)
+    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
+    defer { GEMM.PackingBuffers.shared.give(buffer) }
     if let shares = p.sharesW {
-      let terms = ldy == padded ? padded : width, stride = colsStride(width)
-      let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
-      defer { GEMM.PackingBuffers.shared.give(buffer) }
+      let terms = ldy == padded ? padded : width
       let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
       unfold(images, x: p.x, into: cols)
       GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: stride, transB: true,
@@ -570,8 +572,6 @@ struct ConvLayout: Sendable {
       for fi in 0..<f { shares[chunk * f + fi] = sumFloats(dy + fi * ldy, count: width) }
     }
     if let gx = p.gx {
-      let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * width)
-      defer { GEMM.PackingBuffers.shared.give(buffer) }
       let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
       GEMM.multiply(m: kdim, n: width, k: f, a: p.weight, lda: kdim, transA: true, b: dy, ldb: ldy, transB: false,
                     beta: 0, c: dcols, ldc: width, threads: 1, kernel: GEMM.kernel)

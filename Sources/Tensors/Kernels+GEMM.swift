@@ -78,9 +78,10 @@ public enum GEMM {
       for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee *= beta } }
     }
     let t = max(1, min(threads ?? Self.threads, 64))
-    // Small products are not worth a second thread.
+    // Small products are not worth a second thread (waking it costs tens of microseconds: 128³ ran at half
+    // the one-thread rate on two).
     let work = Double(m) * Double(n) * Double(k)
-    let parts = work < 96 * 96 * 96 ? 1 : t
+    let parts = work < 192 * 192 * 192 ? 1 : t
     if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.name.hasPrefix("avx512") && runs == nil) {
       // These add to C: clear it first when beta is 0, and add the bias after.
       if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }

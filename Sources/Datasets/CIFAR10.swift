@@ -82,24 +82,39 @@ public struct CIFAR10 {
   /// right at random and cropped at a random offset from a 4-pixel zero-padded copy.
   public func batch(_ indices: [Int], augment: Bool = false, rng: inout SeededGenerator) throws -> Tensor {
     var out = [Float](repeating: 0, count: indices.count * Self.imageSize)
-    for (k, i) in indices.enumerated() {
-      let flip = augment && rng.next() % 2 == 0
-      let dx = augment ? Int(rng.next() % 9) - 4 : 0, dy = augment ? Int(rng.next() % 9) - 4 : 0
-      for c in 0..<3 {
-        let m = Self.mean[c], s = 1 / Self.std[c]
-        let src = i * Self.imageSize + c * 1024, dst = k * Self.imageSize + c * 1024
-        for y in 0..<32 {
-          let sy = y + dy
-          for x in 0..<32 {
-            var sx = x + dx
-            if flip { sx = 31 - sx }
-            let v: Float = (sy >= 0 && sy < 32 && sx >= 0 && sx < 32) ? Float(pixels[src + sy * 32 + sx]) / 255 : 0
-            out[dst + y * 32 + x] = (sy >= 0 && sy < 32 && sx >= 0 && sx < 32) ? (v - m) * s : 0
+    // Every byte value's normalised float per channel, computed as (p / 255 - mean) / std once.
+    let table = Self.normalised
+    pixels.withUnsafeBufferPointer { px in
+      out.withUnsafeMutableBufferPointer { po in
+        for (k, i) in indices.enumerated() {
+          let flip = augment && rng.next() % 2 == 0
+          let dx = augment ? Int(rng.next() % 9) - 4 : 0, dy = augment ? Int(rng.next() % 9) - 4 : 0
+          // The output columns whose source column x + dx lies inside the image (zeros elsewhere).
+          let x0 = max(0, -dx), x1 = min(32, 32 - dx)
+          for c in 0..<3 {
+            let lookup = table[c]
+            let src = px.baseAddress! + i * Self.imageSize + c * 1024, dst = po.baseAddress! + k * Self.imageSize + c * 1024
+            for y in 0..<32 {
+              let sy = y + dy
+              guard sy >= 0 && sy < 32 else { continue }
+              let row = src + sy * 32, to = dst + y * 32
+              if flip {
+                for x in x0..<x1 { to[x] = lookup[Int(row[31 - (x + dx)])] }
+              } else {
+                for x in x0..<x1 { to[x] = lookup[Int(row[x + dx])] }
+              }
+            }
           }
         }
       }
     }
     return try Tensor(out, shape: [indices.count, 3, 32, 32])
+  }
+
+  /// normalised[c][p]: byte p of channel c as the network sees it.
+  static let normalised: [[Float]] = (0..<3).map { c in
+    let m = mean[c], s = 1 / std[c]
+    return (0..<256).map { p in (Float(p) / 255 - m) * s }
   }
 
   /// The labels at `indices` as a [n] tensor of class indices.

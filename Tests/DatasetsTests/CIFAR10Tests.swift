@@ -47,6 +47,30 @@ final class CIFAR10Tests: XCTestCase {
     XCTAssertNotEqual(augmented.data, try set.batch([0, 1, 2, 3], rng: &rng).data)
   }
 
+  /// Augmented batches against the definition, value by value: the source pixel of output (y, x) is
+  /// (y + dy, x + dx), mirrored when flipped, zero when it falls outside; draws in the same order.
+  func testAugmentationMatchesItsDefinition() throws {
+    let set = CIFARFixture.make(records: 6)
+    var rng = SeededGenerator(seed: 9), replay = SeededGenerator(seed: 9)
+    let indices = [5, 0, 3, 3, 1, 2, 4, 0, 1, 5, 2, 4]
+    let batch = try set.batch(indices, augment: true, rng: &rng)
+    var expected = [Float](repeating: 0, count: indices.count * 3072)
+    for (k, i) in indices.enumerated() {
+      let flip = replay.next() % 2 == 0
+      let dx = Int(replay.next() % 9) - 4, dy = Int(replay.next() % 9) - 4
+      for c in 0..<3 {
+        for y in 0..<32 {
+          for x in 0..<32 {
+            let sy = y + dy, sx = flip ? 31 - (x + dx) : x + dx
+            guard sy >= 0 && sy < 32 && sx >= 0 && sx < 32 else { continue }
+            expected[k * 3072 + c * 1024 + y * 32 + x] = (Float(set.pixels[i * 3072 + c * 1024 + sy * 32 + sx]) / 255 - CIFAR10.mean[c]) * (1 / CIFAR10.std[c])
+          }
+        }
+      }
+    }
+    XCTAssertEqual(batch.data, expected)
+  }
+
   func testBadDataIsReportedWithTheFile() throws {
     let dir = try CIFARFixture.folder()
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -258,9 +258,12 @@ public enum GEMM {
           }
         }
       } else {
+        // A ragged last panel: zero the row with whole vectors (no call to memset per row), then the values.
         for p in 0..<kc {
           let row = out + p * nr
-          for q in 0..<nr { row[q] = q < width ? o.bAt(p0 + p, j0 + j + q) : 0 }
+          var q = 0
+          while q < nr { UnsafeMutableRawPointer(row + q).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self); q += 8 }
+          for q in 0..<width { row[q] = o.bAt(p0 + p, j0 + j + q) }
         }
       }
       panel += 1

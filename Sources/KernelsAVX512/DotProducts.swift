@@ -14,6 +14,8 @@ public func dotProductsNT(
   c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutableRawPointer, blockK: Int = 256
 ) {
   guard !rows.isEmpty, n > 0 else { return }
+  // Blocks start on whole vectors (a block ending mid-vector would count the terms past it twice).
+  let blockK = k <= blockK ? blockK : max(16, blockK / 16 * 16)
   let m = rows.count
   let tileRows = (m + 3) / 4, tileColumns = (n + 3) / 4
   let sums = scratch.bindMemory(to: SIMD16<Float>.self, capacity: tileRows * tileColumns * 16)

@@ -128,9 +128,16 @@ public enum GEMM {
       let scratch = PackingBuffers.shared.take(bytes: bytes)
       defer { PackingBuffers.shared.give(scratch) }
       dotProductsNT(rows: rows, n: columns.count, k: k, a: o.a, lda: o.lda, b: o.b + columns.lowerBound * o.ldb, ldb: o.ldb,
-                    c: o.c + columns.lowerBound, ldc: o.ldc, scratch: scratch.pointer, blockK: k <= 1024 ? k : 512)
+                    c: o.c + columns.lowerBound, ldc: o.ldc, scratch: scratch.pointer, blockK: dotBlock(k: k, rows: rows.count, columns: columns.count))
     }
     if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
+  }
+
+  /// Terms per block of the dot products: all of k up to 1,024 terms, or as long as the rows of A and B over
+  /// one block fill at most 1 MB (a core's L2 cache here), so that where it fits there are no partial sums to
+  /// park between blocks; at least 512.
+  static func dotBlock(k: Int, rows: Int, columns: Int) -> Int {
+    k <= 1024 ? k : max(512, min(k, (1 << 20) / (4 * max(1, rows + columns))) / 16 * 16)
   }
 
   struct Operands: @unchecked Sendable {

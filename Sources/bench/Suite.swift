@@ -146,6 +146,16 @@ struct Suite {
       }
       let flops = onePass * (inputGrad ? 3 : 2)
       add("conv2d-fwd-bwd", name, threads: cores, both, flops: flops, extra: gemmRate.map { ["of_gemm_rate": flops / both.median / 1e9 / $0] })
+      // As the training step runs the first two layers: with the ReLU and the 2x2 max pooling fused on.
+      if name.hasPrefix("conv1") || name.hasPrefix("conv2") {
+        let pooled = try Tensor.uniform([n, f, (size - 2) / 2, (size - 2) / 2], in: -1...1, using: &rng)
+        let fused = try measure(minTime: minTime) {
+          let y = try x.conv2d(weight: w, bias: b, relu: true, maxPool2x2: true)
+          try y.backward(gradient: pooled.data)
+          x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+        }
+        add("conv2d+relu+pool-fwd-bwd", name, threads: cores, fused, flops: flops, extra: gemmRate.map { ["of_gemm_rate": flops / fused.median / 1e9 / $0] })
+      }
     }
   }
 
@@ -259,9 +269,9 @@ struct Suite {
     for r in results where r.numpy_gflops != nil && r.kernel.hasPrefix("gemm") {
       print(String(format: "  %@ %@ t%d: %.1f GFLOP/s = %.2fx numpy", r.kernel, r.shape, r.threads, r.gflops ?? 0, (r.gflops ?? 0) / r.numpy_gflops!))
     }
-    for r in results where r.kernel == "conv2d-fwd-bwd" {
+    for r in results where r.kernel == "conv2d-fwd-bwd" || r.kernel == "conv2d+relu+pool-fwd-bwd" {
       if let rate = r.extra?["of_gemm_rate"] {
-        print(String(format: "  conv2d fwd+bwd %@: %.1f GFLOP/s = %.0f%% of our GEMM's rate", r.shape, r.gflops ?? 0, 100 * rate))
+        print(String(format: "  %@ %@: %.1f GFLOP/s = %.0f%% of our GEMM's rate", r.kernel == "conv2d-fwd-bwd" ? "conv2d fwd+bwd" : "conv2d+relu+pool fwd+bwd", r.shape, r.gflops ?? 0, 100 * rate))
       } else {
         print(String(format: "  conv2d fwd+bwd %@: %.1f GFLOP/s (no GEMM rate to compare: the filter left out gemm-final 1024)", r.shape, r.gflops ?? 0))
       }

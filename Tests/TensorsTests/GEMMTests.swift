@@ -119,6 +119,9 @@ extension GEMMTests {
     }
     check(m: m, n: n, k: k, transA: false, transB: true)
     check(m: 3, n: 2, k: 1037, transA: false, transB: true, beta: 1)
+    // Long rows for many outputs: k in several blocks, partial sums parked between them.
+    XCTAssertGreaterThan(2000, GEMM.dotBlock(k: 2000, rows: 100, columns: 200), "several blocks")
+    check(m: 100, n: 200, k: 2000, transA: false, transB: true, threads: 1)
   }
 
   /// C's columns in runs (a convolution writing its NCHW output) with a bias per row: against the naive

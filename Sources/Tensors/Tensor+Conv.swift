@@ -488,6 +488,16 @@ struct ConvLayout: Sendable {
         let winners = (pooled.pointer + 4 * (count + 16)).assumingMemoryBound(to: Int32.self)
         for q in 0..<(images.count * f) {
           let src = target + q * plane, dst = values + q * outPlane, arg = winners + q * outPlane
+          if pw <= 16 {
+            // One vector of windows per pooled row (the lesson's layers): inline, whole loads and stores.
+            for oi in 0..<ph {
+              let r0 = UnsafeRawPointer(src + 2 * oi * ow), r1 = UnsafeRawPointer(src + (2 * oi + 1) * ow)
+              let (best, at) = maxPool2x2Chunk(r0.loadUnaligned(as: SIMD32<Float>.self), r1.loadUnaligned(as: SIMD32<Float>.self), first: Float(2 * oi * ow), width: Float(ow))
+              UnsafeMutableRawPointer(dst + oi * pw).storeBytes(of: best, as: SIMD16<Float>.self)
+              UnsafeMutableRawPointer(arg + oi * pw).storeBytes(of: at, as: SIMD16<Int32>.self)
+            }
+            continue
+          }
           for oi in 0..<ph {
             maxPool2x2Row(src + 2 * oi * ow, src + (2 * oi + 1) * ow, rowOffset: 2 * oi * ow, count: pw, into: dst + oi * pw, argmax: arg + oi * pw, readLimit: readLimit, overrun: true)
           }

@@ -18,6 +18,9 @@ public final class Canvas {
   /// The figure's logical size in pixels.
   public let width: Double
   public let height: Double
+  /// Whether each image drawn so far was smoothed, in drawing order (the SVG output marks the crisp ones,
+  /// which Cairo's SVG does not: browsers would otherwise blur a 3x3 filter into a gradient).
+  var imagesSmoothed: [Bool] = []
 
   init(context: OpaquePointer, width: Double, height: Double) throws {
     cr = context
@@ -269,6 +272,7 @@ public final class Canvas {
       }
     }
     cairo_surface_mark_dirty(surface)
+    imagesSmoothed.append(smooth)
     cairo_save(cr)
     cairo_rectangle(cr, rect.x, rect.y, rect.width, rect.height)
     cairo_clip(cr)

@@ -97,12 +97,14 @@ func renderSVG(width: Int, height: Int, _ draw: (Canvas) throws -> Void) throws 
     cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS
   else { throw PlotError.backend("Cairo could not create an SVG surface") }
   cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX)
+  var smoothed: [Bool] = []
   do {
     let cr = cairo_create(surface)!
     defer { cairo_destroy(cr) }
     let canvas = try Canvas(context: cr, width: Double(width), height: Double(height))
     canvas.fill(Rect(x: 0, y: 0, width: Double(width), height: Double(height)), .white)
     try draw(canvas)
+    smoothed = canvas.imagesSmoothed
   }
   cairo_surface_finish(surface)
   let status = cairo_surface_status(surface)
@@ -110,7 +112,31 @@ func renderSVG(width: Int, height: Int, _ draw: (Canvas) throws -> Void) throws 
   guard status == CAIRO_STATUS_SUCCESS else {
     throw PlotError.backend("Cairo could not write the SVG: \(String(cString: cairo_status_to_string(status)))")
   }
-  return renumberSVGIds(sink.data)
+  return markCrispImages(renumberSVGIds(sink.data), smoothed: smoothed)
+}
+
+/// Adds `image-rendering` to each `<image>` element drawn without smoothing (Cairo writes one per image, in
+/// drawing order), so that browsers show blocks as the PNG does. Left alone when the count does not match.
+func markCrispImages(_ svg: Data, smoothed: [Bool]) -> Data {
+  guard smoothed.contains(false) else { return svg }
+  let tag = Array("<image ".utf8), mark = Array("image-rendering=\"optimizeSpeed\" style=\"image-rendering:pixelated\" ".utf8)
+  let bytes = [UInt8](svg)
+  var starts: [Int] = []
+  var i = 0
+  while i + tag.count <= bytes.count {
+    if bytes[i] == tag[0] && Array(bytes[i..<(i + tag.count)]) == tag { starts.append(i + tag.count); i += tag.count } else { i += 1 }
+  }
+  guard starts.count == smoothed.count else { return svg }
+  var out = [UInt8]()
+  out.reserveCapacity(bytes.count + mark.count * starts.count)
+  var copied = 0
+  for (k, at) in starts.enumerated() where !smoothed[k] {
+    out.append(contentsOf: bytes[copied..<at])
+    out.append(contentsOf: mark)
+    copied = at
+  }
+  out.append(contentsOf: bytes[copied...])
+  return Data(out)
 }
 
 /// Replaces the numbers in Cairo's `surfaceN`, `imageN`, `sourceN`, `patternN`, `clipN`, `maskN` ids (and

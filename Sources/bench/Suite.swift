@@ -66,7 +66,8 @@ struct Suite {
     return (0..<count).map { _ in rng.uniform(in: -1...1) }
   }
 
-  func timeGEMM(m: Int, n: Int, k: Int, transB: Bool = false, threads: Int, naive: Bool = false) -> Timing {
+  func timeGEMM(m: Int, n: Int, k: Int, transB: Bool = false, threads: Int, naive: Bool = false, minTime: Double? = nil) -> Timing {
+    let minTime = minTime ?? self.minTime
     let a = randomMatrix(m * k, seed: 1), b = randomMatrix(k * n, seed: 2)
     var c = [Float](repeating: 0, count: m * n)
     return a.withUnsafeBufferPointer { pa in
@@ -88,20 +89,33 @@ struct Suite {
     let sizes = quick ? [64, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048]
     guard sizes.contains(where: { wants("gemm-final", "\($0)x\($0)x\($0)") || wants("gemm-naive", "\($0)x\($0)x\($0)") || wants("gemm-blocked", "\($0)x\($0)x\($0)") }) else { return }
     let shapes = sizes.map { ($0, $0, $0) }
-    let np1 = numpyGEMM(shapes, threads: 1, minTime: minTime)
-    let npN = numpyGEMM(shapes, threads: cores, minTime: minTime)
-    if np1 == nil { print("  (numpy is not available to python3: no numpy reference; pip install numpy to add it)") }
+    // numpy and ours in alternating rounds, so that the machine's drift (it is shared) weighs on both sides
+    // of each ratio alike: numpy's rate is the median of its rounds, ours the median of all our samples.
+    let rounds = quick ? 1 : 3
+    var np1Rounds: [[Double]] = [], npNRounds: [[Double]] = []
+    var blocked = [[Double]](repeating: [], count: sizes.count), final = [[Double]](repeating: [], count: sizes.count)
+    for _ in 0..<rounds {
+      if let r = numpyGEMM(shapes, threads: 1, minTime: minTime / Double(rounds)) { np1Rounds.append(r) }
+      if let r = numpyGEMM(shapes, threads: cores, minTime: minTime / Double(rounds)) { npNRounds.append(r) }
+      for (i, n) in sizes.enumerated() {
+        let shape = "\(n)x\(n)x\(n)"
+        if wants("gemm-blocked", shape) { blocked[i] += timeGEMM(m: n, n: n, k: n, threads: 1, minTime: minTime / Double(rounds)).samples }
+        if wants("gemm-final", shape) { final[i] += timeGEMM(m: n, n: n, k: n, threads: cores, minTime: minTime / Double(rounds)).samples }
+      }
+    }
+    func median(_ rows: [[Double]], _ i: Int) -> Double? {
+      guard !rows.isEmpty else { return nil }
+      let v = rows.map { $0[i] }.sorted()
+      return v[v.count / 2]
+    }
+    if np1Rounds.isEmpty { print("  (numpy is not available to python3: no numpy reference; pip install numpy to add it)") }
     for (i, n) in sizes.enumerated() {
       let shape = "\(n)x\(n)x\(n)", flops = 2 * Double(n * n * n)
       if n <= (quick ? 256 : 512) && wants("gemm-naive", shape) {
         add("gemm-naive", shape, threads: 1, timeGEMM(m: n, n: n, k: n, threads: 1, naive: true), flops: flops)
       }
-      if wants("gemm-blocked", shape) {
-        add("gemm-blocked", shape, threads: 1, timeGEMM(m: n, n: n, k: n, threads: 1), flops: flops, numpy: np1?[i])
-      }
-      if wants("gemm-final", shape) {
-        add("gemm-final", shape, threads: cores, timeGEMM(m: n, n: n, k: n, threads: cores), flops: flops, numpy: npN?[i])
-      }
+      if !blocked[i].isEmpty { add("gemm-blocked", shape, threads: 1, Timing(samples: blocked[i]), flops: flops, numpy: median(np1Rounds, i)) }
+      if !final[i].isEmpty { add("gemm-final", shape, threads: cores, Timing(samples: final[i]), flops: flops, numpy: median(npNRounds, i)) }
     }
   }
 

@@ -7,10 +7,27 @@ public struct History: Codable, Equatable, Sendable {
   public var trainAccuracy: [Double?] = []
   public var validationLoss: [Double?] = []
   public var validationAccuracy: [Double?] = []
-  /// Wall time of each epoch in seconds.
+  /// Wall time of each epoch in seconds (training and validation).
   public var epochSeconds: [Double] = []
+  /// The part of each epoch's time spent on validation (0 without a validation set).
+  public var validationSeconds: [Double] = []
   public var epochs: Int { trainLoss.count }
   public init() {}
+
+  enum CodingKeys: String, CodingKey {
+    case trainLoss, trainAccuracy, validationLoss, validationAccuracy, epochSeconds, validationSeconds
+  }
+
+  /// Decodes histories saved before `validationSeconds` existed too (as zeros).
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    trainLoss = try c.decode([Double].self, forKey: .trainLoss)
+    trainAccuracy = try c.decode([Double?].self, forKey: .trainAccuracy)
+    validationLoss = try c.decode([Double?].self, forKey: .validationLoss)
+    validationAccuracy = try c.decode([Double?].self, forKey: .validationAccuracy)
+    epochSeconds = try c.decode([Double].self, forKey: .epochSeconds)
+    validationSeconds = try c.decodeIfPresent([Double].self, forKey: .validationSeconds) ?? [Double](repeating: 0, count: epochSeconds.count)
+  }
 }
 
 /// Why training stopped early.
@@ -137,6 +154,7 @@ public struct Trainer {
       }
       history.trainLoss.append(lossSum / Double(n))
       history.trainAccuracy.append(hasAccuracy ? Double(correct) / Double(n) : nil)
+      let validationStart = DispatchTime.now().uptimeNanoseconds
       if let validation {
         let (vl, va) = try evaluate(model, data: validation)
         history.validationLoss.append(vl)
@@ -145,6 +163,7 @@ public struct Trainer {
         history.validationLoss.append(nil)
         history.validationAccuracy.append(nil)
       }
+      history.validationSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - validationStart) / 1e9)
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       history.epochSeconds.append(seconds)
       let e = history.epochs - 1

@@ -237,6 +237,7 @@ final class CNNLessonTests: XCTestCase {
     var s = try run.summary()
     XCTAssertNotNil(s["test_accuracy"] as? Double)
     XCTAssertEqual((s["epoch_seconds"] as? [Double])?.count, 1)
+    XCTAssertEqual((s["validation_seconds"] as? [Double])?.count, 1)
     XCTAssertGreaterThan(try XCTUnwrap(s["peak_rss_bytes"] as? Double), 1e6)
     XCTAssertEqual(s["parameters"] as? Int, 122_570)
     XCTAssertEqual(s["train_images"] as? Int, 120)

@@ -44,6 +44,22 @@ final class TrainingTests: XCTestCase {
     XCTAssertEqual(a.trainLoss, b.trainLoss)
   }
 
+  /// Validation time is recorded per epoch (part of the epoch's time), and histories saved before it existed
+  /// still load, with zeros.
+  func testValidationSecondsAndOldHistories() throws {
+    let data = try Toy2D.moons(count: 64, seed: 1)
+    let model = try mlp([2, 8, 2])
+    let trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: try SGD(model.parameters, learningRate: 0.1), epochs: 2, batchSize: 16, seed: 9, progress: ProgressPrinter(mode: .silent))
+    let history = try trainer.fit(model, data: try TensorData(x: data.x, y: data.classIndices), validation: try TensorData(x: data.x, y: data.classIndices))
+    XCTAssertEqual(history.validationSeconds.count, 2)
+    for (v, e) in zip(history.validationSeconds, history.epochSeconds) { XCTAssert(v > 0 && v <= e, "\(v) of \(e)") }
+    var json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(history)) as! [String: Any]
+    json["validationSeconds"] = nil
+    let old = try JSONDecoder().decode(History.self, from: try JSONSerialization.data(withJSONObject: json))
+    XCTAssertEqual(old.validationSeconds, [0, 0])
+    XCTAssertEqual(old.trainLoss, history.trainLoss)
+  }
+
   func testDivergenceStopsWithTheEpochAndBatch() throws {
     let data = try Toy2D.moons(count: 64, seed: 1)
     let model = try mlp([2, 8, 1], .relu)

@@ -171,6 +171,7 @@ struct CNNLesson: ParsableCommand {
       "test_accuracy": .number(testAccuracy),
       "train_accuracy": .number(history.trainAccuracy.last! ?? 0),
       "epoch_seconds": .numbers(history.epochSeconds),
+      "validation_seconds": .numbers(history.validationSeconds),
       "peak_rss_bytes": .number(Double(usage.ru_maxrss) * 1024),
       "per_class_accuracy": .object(Dictionary(uniqueKeysWithValues: zip(CIFAR10.classNames, perClass.map { SummaryValue.number($0) }))),
       "parameters": .number(Double(model.parameterCount)),

@@ -7,16 +7,19 @@ import KernelsAVX512
 
 /// C = op(A) op(B) + beta C for row-major matrices, op = transpose when asked (A is m x k after op, B k x n).
 ///
-/// The packed, cache-blocked design of BLIS and GotoBLAS: B is packed in KC x NC blocks of 16-column panels,
-/// A in MC x KC blocks of 6-row panels, and a 6 x 16 micro-kernel keeps its tile of C in twelve
-/// `SIMD8<Float>` registers while it streams the panels. The output is split into one contiguous block of
-/// rows or columns per thread; every element of C is accumulated in the same order whatever the split, so
-/// the result does not depend on the thread count.
+/// The packed, cache-blocked design of BLIS and GotoBLAS: B is packed in KC x NC blocks of nr-column panels
+/// (or read in place when small), A in MC x KC blocks of mr-row panels, and a micro-kernel (6 x 16 in
+/// SIMD8 registers on AVX2, 8 x 32 in SIMD16 on AVX-512) keeps its tile of C in registers while it streams
+/// the panels. On AVX-512, A·Bᵀ with long rows goes to unpacked dot products instead. The output is split
+/// into one contiguous block of rows or columns per thread; every element of C is accumulated in the same
+/// order whatever the split, so the result does not depend on the thread count.
 public enum GEMM {
   /// A micro-kernel and the tile it computes.
   struct Kernel: @unchecked Sendable {
     let name: String
     let mr: Int, nr: Int
+    /// Whether it needs AVX-512 (then the dot-product kernel, also AVX-512, serves A·Bᵀ).
+    var usesAVX512: Bool { nr == 32 }
     /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns, add to C (else overwrite), row bias)
     let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, UnsafePointer<Float>?) -> Void
   }
@@ -82,7 +85,7 @@ public enum GEMM {
     // the one-thread rate on two).
     let work = Double(m) * Double(n) * Double(k)
     let parts = work < 192 * 192 * 192 ? 1 : t
-    if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.name.hasPrefix("avx512") && runs == nil) {
+    if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.usesAVX512 && runs == nil) {
       // These add to C: clear it first when beta is 0, and add the bias after.
       if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }
       if k > 0 { dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts) }
@@ -173,7 +176,8 @@ public enum GEMM {
     }
     let packedB = bufferB.pointer.assumingMemoryBound(to: Float.self)
     let packedA = bufferA.pointer.assumingMemoryBound(to: Float.self)
-    let tile = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
+    // A tile-sized buffer for tiles that straddle two runs of C's columns (only with runs).
+    let tile = UnsafeMutablePointer<Float>.allocate(capacity: o.runs == nil ? 0 : mr * nr)
     defer { tile.deallocate() }
     var jc = columns.lowerBound
     while jc < columns.upperBound {

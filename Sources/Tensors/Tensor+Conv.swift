@@ -301,14 +301,12 @@ extension Tensor {
         argmax.withUnsafeMutableBufferPointer { pa in
           let xs = SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), os = SharedPointer(pointer: po.baseAddress!)
           let am = SharedPointer(pointer: pa.baseAddress ?? UnsafeMutablePointer<Int32>.allocate(capacity: 0))
+          let xEnd = UnsafePointer(xs.pointer + n * c * planeIn)
           parallelFor(n * c) { plane in
             let src = xs.pointer + plane * planeIn, dst = os.pointer + plane * planeOut, arg = am.pointer + plane * planeOut
-            let xEnd = UnsafePointer(xs.pointer + n * c * planeIn)
             if isMax && kernel == 2 && stride == 2 && padding == 0 {
               // The common 2x2 window, without bounds checks; ties go to the first maximum, as below.
-              for oi in 0..<oh {
-                maxPool2x2Row(src + 2 * oi * w, src + (2 * oi + 1) * w, rowOffset: 2 * oi * w, count: ow, into: dst + oi * ow, argmax: arg + oi * ow, readLimit: xEnd)
-              }
+              maxPool2x2Plane(src, width: w, pooledHeight: oh, pooledWidth: ow, into: dst, argmax: arg, readLimit: xEnd)
               return
             }
             for oi in 0..<oh {
@@ -368,6 +366,15 @@ extension Tensor {
       }
       self.accumulate(gx)
     }
+  }
+}
+
+/// 2x2, stride-2 max pooling of one plane `width` values wide into pooledHeight x pooledWidth outputs and
+/// their winners' offsets (see `maxPool2x2Row` for `readLimit` and `overrun`).
+func maxPool2x2Plane(_ src: UnsafePointer<Float>, width: Int, pooledHeight: Int, pooledWidth: Int, into dst: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, readLimit: UnsafePointer<Float>, overrun: Bool = false) {
+  for oi in 0..<pooledHeight {
+    maxPool2x2Row(src + 2 * oi * width, src + (2 * oi + 1) * width, rowOffset: 2 * oi * width, count: pooledWidth,
+                  into: dst + oi * pooledWidth, argmax: argmax + oi * pooledWidth, readLimit: readLimit, overrun: overrun)
   }
 }
 
@@ -487,20 +494,7 @@ struct ConvLayout: Sendable {
         let values = pooled.pointer.assumingMemoryBound(to: Float.self)
         let winners = (pooled.pointer + 4 * (count + 16)).assumingMemoryBound(to: Int32.self)
         for q in 0..<(images.count * f) {
-          let src = target + q * plane, dst = values + q * outPlane, arg = winners + q * outPlane
-          if pw <= 16 {
-            // One vector of windows per pooled row (the lesson's layers): inline, whole loads and stores.
-            for oi in 0..<ph {
-              let r0 = UnsafeRawPointer(src + 2 * oi * ow), r1 = UnsafeRawPointer(src + (2 * oi + 1) * ow)
-              let (best, at) = maxPool2x2Chunk(r0.loadUnaligned(as: SIMD32<Float>.self), r1.loadUnaligned(as: SIMD32<Float>.self), first: Float(2 * oi * ow), width: Float(ow))
-              UnsafeMutableRawPointer(dst + oi * pw).storeBytes(of: best, as: SIMD16<Float>.self)
-              UnsafeMutableRawPointer(arg + oi * pw).storeBytes(of: at, as: SIMD16<Int32>.self)
-            }
-            continue
-          }
-          for oi in 0..<ph {
-            maxPool2x2Row(src + 2 * oi * ow, src + (2 * oi + 1) * ow, rowOffset: 2 * oi * ow, count: pw, into: dst + oi * pw, argmax: arg + oi * pw, readLimit: readLimit, overrun: true)
-          }
+          maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: values + q * outPlane, argmax: winners + q * outPlane, readLimit: readLimit, overrun: true)
         }
         copyFloats(from: values, to: out + first, count: count)
         (argmax + first).update(from: winners, count: count)
@@ -608,7 +602,7 @@ func sumShares(_ shares: [Float], count: Int, size: Int) -> [Float] {
       let src = SharedPointer(pointer: UnsafeMutablePointer(mutating: ps.baseAddress!)), dst = SharedPointer(pointer: out.baseAddress!)
       elementwiseChunks(size) { range in
         copyFloats(from: src.pointer + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count)
-        for s in 1..<max(count, 1) { addFloats(from: src.pointer + s * size + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count) }
+        for s in 1..<count { addFloats(from: src.pointer + s * size + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count) }
       }
     }
     initialized = size

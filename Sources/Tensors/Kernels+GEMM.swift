@@ -289,9 +289,20 @@ public enum GEMM {
       let height = min(mr, mc - i)
       let out = dst + (i / mr) * kc * mr
       if height == mr && !o.transA {
-        for r in 0..<mr {
-          let src = o.a + (i0 + i + r) * o.lda + p0
-          for p in 0..<kc { out[p * mr + r] = src[p] }
+        let src = o.a + (i0 + i) * o.lda + p0
+        if mr == 8 {
+          packRows8(src, lda: o.lda, kc: kc, into: out)
+        } else {
+          for r in 0..<mr {
+            var p = 0
+            while p < kc { out[p &* mr &+ r] = src[r &* o.lda &+ p]; p &+= 1 }
+          }
+        }
+      } else if o.transA && height == mr && mr == 8 {
+        // Stored as [k, m]: each step's eight values are one contiguous vector.
+        for p in 0..<kc {
+          let v = UnsafeRawPointer(o.a + (p0 + p) * o.lda + i0 + i).loadUnaligned(as: SIMD8<Float>.self)
+          UnsafeMutableRawPointer(out + p * 8).storeBytes(of: v, as: SIMD8<Float>.self)
         }
       } else if o.transA {
         // Stored as [k, m]: each step's mr values are contiguous.
@@ -306,6 +317,40 @@ public enum GEMM {
         }
       }
       i += mr
+    }
+  }
+
+  /// Eight rows of A (`lda` apart, `kc` values each) as one panel: out[p * 8 + r] = src[r * lda + p]. Blocks of
+  /// 8 x 8 values are transposed in registers (three rounds of splitting concatenated rows into their even and
+  /// odd lanes), so the panel is written in whole vectors instead of one float at a time.
+  static func packRows8(_ src: UnsafePointer<Float>, lda: Int, kc: Int, into out: UnsafeMutablePointer<Float>) {
+    typealias Rows = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    @inline(__always) func unshuffle(_ v: Rows) -> Rows {
+      let q0 = SIMD16(lowHalf: v.0, highHalf: v.1), q1 = SIMD16(lowHalf: v.2, highHalf: v.3)
+      let q2 = SIMD16(lowHalf: v.4, highHalf: v.5), q3 = SIMD16(lowHalf: v.6, highHalf: v.7)
+      return (q0.evenHalf, q1.evenHalf, q2.evenHalf, q3.evenHalf, q0.oddHalf, q1.oddHalf, q2.oddHalf, q3.oddHalf)
+    }
+    let raw = UnsafeRawPointer(src), dst = UnsafeMutableRawPointer(out), stride = lda * 4
+    var p = 0
+    while p + 8 <= kc {
+      @inline(__always) func row(_ r: Int) -> SIMD8<Float> { raw.loadUnaligned(fromByteOffset: r &* stride &+ p &* 4, as: SIMD8<Float>.self) }
+      // Row-major 8 x 8 = 64 lanes; each unshuffle rotates a lane's 6-bit index right by one, three of them
+      // swap the row and column bits: the transpose.
+      let t = unshuffle(unshuffle(unshuffle((row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)))))
+      let base = p &* 32
+      dst.storeBytes(of: t.0, toByteOffset: base, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.1, toByteOffset: base &+ 32, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.2, toByteOffset: base &+ 64, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.3, toByteOffset: base &+ 96, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.4, toByteOffset: base &+ 128, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.5, toByteOffset: base &+ 160, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.6, toByteOffset: base &+ 192, as: SIMD8<Float>.self)
+      dst.storeBytes(of: t.7, toByteOffset: base &+ 224, as: SIMD8<Float>.self)
+      p &+= 8
+    }
+    while p < kc {
+      for r in 0..<8 { out[p &* 8 &+ r] = src[r &* lda &+ p] }
+      p &+= 1
     }
   }
 

@@ -39,29 +39,42 @@ public struct Window2D: Equatable, Sendable {
 func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil, sourceEnd: UnsafePointer<Float>? = nil) {
   let plane = rowStride ?? outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
-    // Every window row is a contiguous run of the input row: copy runs.
-    let wholeVectors = sourceEnd != nil && outWidth <= 32
+    // Every window row is a contiguous run of the input row: copy runs, walking both sides by pointer.
     var row = 0
     for c in 0..<channels {
       for ki in 0..<w.kernelHeight {
         for kj in 0..<w.kernelWidth {
-          let dst = cols + row * plane
-          for oi in 0..<outHeight {
-            let src = x + (c * height + oi + ki) * width + kj, to = dst + oi * outWidth
-            if wholeVectors && src + 32 <= sourceEnd! {
-              // The narrowest vector that holds the run (a 4-float run is not stored as 16).
-              let (from, into) = (UnsafeRawPointer(src), UnsafeMutableRawPointer(to))
-              if outWidth <= 4 {
-                into.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
-              } else if outWidth <= 8 {
-                into.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-              } else {
-                into.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                if outWidth > 16 { (into + 64).storeBytes(of: (from + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self) }
-              }
-            } else {
-              copyFloats(from: src, to: to, count: outWidth)
+          var src = x + (c * height + ki) * width + kj, dst = cols + row * plane
+          // The rows whose whole-vector read (32 floats) ends before `sourceEnd`.
+          var vectorRows = 0
+          if let sourceEnd, outWidth <= 32, sourceEnd - src >= 32 { vectorRows = min(outHeight, (sourceEnd - src - 32) / width + 1) }
+          // The narrowest vector that holds the run (a 4-float run is not stored as 16), chosen once per row.
+          @inline(__always) func runs<V: SIMD>(_: V.Type) where V.Scalar == Float {
+            for _ in 0..<vectorRows {
+              UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: V.self), as: V.self)
+              src += width
+              dst += outWidth
             }
+          }
+          if outWidth <= 4 {
+            runs(SIMD4<Float>.self)
+          } else if outWidth <= 8 {
+            runs(SIMD8<Float>.self)
+          } else if outWidth <= 16 {
+            runs(SIMD16<Float>.self)
+          } else {
+            for _ in 0..<vectorRows {
+              let (from, into) = (UnsafeRawPointer(src), UnsafeMutableRawPointer(dst))
+              into.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+              (into + 64).storeBytes(of: (from + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+              src += width
+              dst += outWidth
+            }
+          }
+          for _ in vectorRows..<outHeight {
+            copyFloats(from: src, to: dst, count: outWidth)
+            src += width
+            dst += outWidth
           }
           row += 1
         }
@@ -573,7 +586,14 @@ struct ConvLayout: Sendable {
                     beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: GEMM.kernel)
     }
     if let shares = p.sharesB {
-      for fi in 0..<f { shares[chunk * f + fi] = sumFloats(dy + fi * ldy, count: width) }
+      var fi = 0
+      while fi + 4 <= f {
+        // Four rows at once: four independent chains of additions (one row's chain waits on each add).
+        let sums = sumFloats4(dy + fi * ldy, ldy, count: width)
+        for q in 0..<4 { shares[chunk * f + fi + q] = sums[q] }
+        fi += 4
+      }
+      while fi < f { shares[chunk * f + fi] = sumFloats(dy + fi * ldy, count: width); fi += 1 }
     }
     if let gx = p.gx {
       let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
@@ -620,5 +640,26 @@ func sumFloats(_ values: UnsafePointer<Float>, count: Int) -> Float {
   }
   var s = acc.sum()
   while j < count { s += values[j]; j += 1 }
+  return s
+}
+
+/// `sumFloats` of four rows `stride` apart, interleaved: the same additions in the same order for each row.
+@inline(__always)
+func sumFloats4(_ values: UnsafePointer<Float>, _ stride: Int, count: Int) -> SIMD4<Float> {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  let r0 = UnsafeRawPointer(values), r1 = UnsafeRawPointer(values + stride), r2 = UnsafeRawPointer(values + 2 * stride), r3 = UnsafeRawPointer(values + 3 * stride)
+  var j = 0
+  while j + 8 <= count {
+    a0 += r0.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    a1 += r1.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    a2 += r2.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    a3 += r3.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    j += 8
+  }
+  var s = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+  while j < count {
+    s += SIMD4<Float>(values[j], values[stride + j], values[2 * stride + j], values[3 * stride + j])
+    j += 1
+  }
   return s
 }

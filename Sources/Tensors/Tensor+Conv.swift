@@ -36,15 +36,22 @@ public struct Window2D: Equatable, Sendable {
 /// With `sourceEnd` (the end of the memory readable from x), the stride-1 runs of up to 32 floats are copied as
 /// whole SIMD16 vectors: up to 31 floats past a run are written too (the next run overwrites them; the caller
 /// leaves room after each row's last run) and read too, where that stays before `sourceEnd`.
-func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil, sourceEnd: UnsafePointer<Float>? = nil) {
-  let plane = rowStride ?? outHeight * outWidth
+///
+/// With `images` > 1, consecutive images (`channels * height * width` floats apart) go side by side: image i's
+/// columns start at column i * outHeight * outWidth. The stride-1 path fills each row for all the images before
+/// the next row: the writes run along the rows (image by image, rows apart, each write missed the L1 cache
+/// for small planes).
+func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil, sourceEnd: UnsafePointer<Float>? = nil) {
+  let plane = rowStride ?? images * outHeight * outWidth
+  let imageSize = channels * height * width, outPlane = outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
     // Every window row is a contiguous run of the input row: copy runs, walking both sides by pointer.
     var row = 0
     for c in 0..<channels {
       for ki in 0..<w.kernelHeight {
         for kj in 0..<w.kernelWidth {
-          var src = x + (c * height + ki) * width + kj, dst = cols + row * plane
+         for image in 0..<images {
+          var src = x + image * imageSize + (c * height + ki) * width + kj, dst = cols + row * plane + image * outPlane
           // The rows whose whole-vector read (32 floats) ends before `sourceEnd`.
           var vectorRows = 0
           if let sourceEnd, outWidth <= 32, sourceEnd - src >= 32 { vectorRows = min(outHeight, (sourceEnd - src - 32) / width + 1) }
@@ -76,25 +83,29 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, w
             src += width
             dst += outWidth
           }
+         }
           row += 1
         }
       }
     }
     return
   }
-  var row = 0
-  for c in 0..<channels {
-    for ki in 0..<w.kernelHeight {
-      for kj in 0..<w.kernelWidth {
-        let dst = cols + row * plane
-        for oi in 0..<outHeight {
-          let i = oi * w.stride - w.padding + ki
-          for oj in 0..<outWidth {
-            let j = oj * w.stride - w.padding + kj
-            dst[oi * outWidth + oj] = (i >= 0 && i < height && j >= 0 && j < width) ? x[(c * height + i) * width + j] : 0
+  for image in 0..<images {
+    let x = x + image * imageSize
+    var row = 0
+    for c in 0..<channels {
+      for ki in 0..<w.kernelHeight {
+        for kj in 0..<w.kernelWidth {
+          let dst = cols + row * plane + image * outPlane
+          for oi in 0..<outHeight {
+            let i = oi * w.stride - w.padding + ki
+            for oj in 0..<outWidth {
+              let j = oj * w.stride - w.padding + kj
+              dst[oi * outWidth + oj] = (i >= 0 && i < height && j >= 0 && j < width) ? x[(c * height + i) * width + j] : 0
+            }
           }
+          row += 1
         }
-        row += 1
       }
     }
   }
@@ -133,17 +144,23 @@ func addFloats(from src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Floa
   while i < count { dst[i] += src[i]; i += 1 }
 }
 
-/// The adjoint of im2col: adds columns back into an image gradient.
-func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
-  let plane = rowStride ?? outHeight * outWidth
+/// The adjoint of im2col: adds columns back into an image gradient (`images` side by side as in `im2col`; each
+/// value receives its terms in the same order, row by row, however the images are grouped).
+func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, into x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+  let plane = rowStride ?? images * outHeight * outWidth
+  let imageSize = channels * height * width, outPlane = outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
     var row = 0
     for c in 0..<channels {
       for ki in 0..<w.kernelHeight {
         for kj in 0..<w.kernelWidth {
-          let src = cols + row * plane
-          for oi in 0..<outHeight {
-            addFloats(from: src + oi * outWidth, to: x + (c * height + oi + ki) * width + kj, count: outWidth)
+          for image in 0..<images {
+            var src = cols + row * plane + image * outPlane, dst = x + image * imageSize + (c * height + ki) * width + kj
+            for _ in 0..<outHeight {
+              addFloats(from: src, to: dst, count: outWidth)
+              src += outWidth
+              dst += width
+            }
           }
           row += 1
         }
@@ -151,20 +168,23 @@ func col2im(_ cols: UnsafePointer<Float>, channels: Int, height: Int, width: Int
     }
     return
   }
-  var row = 0
-  for c in 0..<channels {
-    for ki in 0..<w.kernelHeight {
-      for kj in 0..<w.kernelWidth {
-        let src = cols + row * plane
-        for oi in 0..<outHeight {
-          let i = oi * w.stride - w.padding + ki
-          guard i >= 0 && i < height else { continue }
-          for oj in 0..<outWidth {
-            let j = oj * w.stride - w.padding + kj
-            if j >= 0 && j < width { x[(c * height + i) * width + j] += src[oi * outWidth + oj] }
+  for image in 0..<images {
+    let x = x + image * imageSize
+    var row = 0
+    for c in 0..<channels {
+      for ki in 0..<w.kernelHeight {
+        for kj in 0..<w.kernelWidth {
+          let src = cols + row * plane + image * outPlane
+          for oi in 0..<outHeight {
+            let i = oi * w.stride - w.padding + ki
+            guard i >= 0 && i < height else { continue }
+            for oj in 0..<outWidth {
+              let j = oj * w.stride - w.padding + kj
+              if j >= 0 && j < width { x[(c * height + i) * width + j] += src[oi * outWidth + oj] }
+            }
           }
+          row += 1
         }
-        row += 1
       }
     }
   }
@@ -478,9 +498,8 @@ struct ConvLayout: Sendable {
   func unfold(_ images: Range<Int>, x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
     let width = images.count * plane, stride = colsStride(width), padded = (width + 15) / 16 * 16
     let end = x + n * image
-    for (i, b) in images.enumerated() {
-      im2col(x + b * image, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: cols + i * plane, rowStride: stride, sourceEnd: end)
-    }
+    im2col(x + images.lowerBound * image, images: images.count, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow,
+           into: cols, rowStride: stride, sourceEnd: end)
     if padded > width { for r in 0..<kdim { (cols + r * stride + width).update(repeating: 0, count: padded - width) } }
   }
 
@@ -599,11 +618,9 @@ struct ConvLayout: Sendable {
       let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
       GEMM.multiply(m: kdim, n: width, k: f, a: p.weight, lda: kdim, transA: true, b: dy, ldb: ldy, transB: false,
                     beta: 0, c: dcols, ldc: width, threads: 1, kernel: GEMM.kernel)
-      for (i, b) in images.enumerated() {
-        let target = gx + b * image
-        target.update(repeating: 0, count: image)
-        col2im(dcols + i * plane, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: target, rowStride: width)
-      }
+      let target = gx + images.lowerBound * image
+      target.update(repeating: 0, count: images.count * image)
+      col2im(dcols, images: images.count, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: target, rowStride: width)
     }
   }
 }

@@ -65,13 +65,18 @@ public func dotProductsNT(
             step(&t, partial(a0 + fullEnd, count), partial(a1 + fullEnd, count), partial(a2 + fullEnd, count), partial(a3 + fullEnd, count),
                  partial(b0 + fullEnd, count), partial(b1 + fullEnd, count), partial(b2 + fullEnd, count), partial(b3 + fullEnd, count))
           }
-          // Rows and columns past the edge were computed from repeated rows; only real outputs are written.
-          withUnsafeBytes(of: &t) { raw in
-            let lanes = raw.bindMemory(to: SIMD16<Float>.self)
-            for r in 0..<min(4, m - 4 * ti) {
-              for q in 0..<min(4, n - j0) { c[(i0 + r) * ldc + j0 + q] += reduce(lanes[r * 4 + q]) }
-            }
+          // Rows and columns past the edge were computed from repeated rows; only real outputs are written (lane
+          // by lane from the tuple: taking its address had every tile store its sixteen sums to the stack).
+          let columns = min(4, n - j0)
+          @inline(__always) func emit(_ r: Int, _ v0: SIMD16<Float>, _ v1: SIMD16<Float>, _ v2: SIMD16<Float>, _ v3: SIMD16<Float>) {
+            guard i0 + r < rows.upperBound else { return }
+            let row = c + (i0 + r) * ldc + j0
+            row[0] += reduce(v0)
+            if columns > 1 { row[1] += reduce(v1) }
+            if columns > 2 { row[2] += reduce(v2) }
+            if columns > 3 { row[3] += reduce(v3) }
           }
+          emit(0, t.0, t.1, t.2, t.3); emit(1, t.4, t.5, t.6, t.7); emit(2, t.8, t.9, t.10, t.11); emit(3, t.12, t.13, t.14, t.15)
         }
         s0 = s1
       }

@@ -54,7 +54,7 @@ public func microKernel12x32(
     put(c + 8 * ldc, acc.16, acc.17, accumulate, bias, 8); put(c + 9 * ldc, acc.18, acc.19, accumulate, bias, 9)
     put(c + 10 * ldc, acc.20, acc.21, accumulate, bias, 10); put(c + 11 * ldc, acc.22, acc.23, accumulate, bias, 11)
   } else {
-    withUnsafeBytes(of: &acc) { putEdge($0.bindMemory(to: Float.self), c, ldc, rows, columns, accumulate, bias) }
+    edgeTile(acc, c, ldc, rows, columns, accumulate, bias)
   }
 }
 
@@ -99,8 +99,16 @@ public func microKernel8x32(
     put(c + 4 * ldc, acc.8, acc.9, accumulate, bias, 4); put(c + 5 * ldc, acc.10, acc.11, accumulate, bias, 5)
     put(c + 6 * ldc, acc.12, acc.13, accumulate, bias, 6); put(c + 7 * ldc, acc.14, acc.15, accumulate, bias, 7)
   } else {
-    withUnsafeBytes(of: &acc) { putEdge($0.bindMemory(to: Float.self), c, ldc, rows, columns, accumulate, bias) }
+    edgeTile(acc, c, ldc, rows, columns, accumulate, bias)
   }
+}
+
+/// An edge tile's write-back, out of line: with the tuple's address taken inside the kernel, every tile stored
+/// its sixteen (or twenty-four) accumulators to the stack after its loop, edge or not.
+@inline(never)
+func edgeTile<T>(_ acc: T, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ rows: Int, _ columns: Int, _ accumulate: Bool, _ bias: UnsafePointer<Float>?) {
+  var acc = acc
+  withUnsafeBytes(of: &acc) { putEdge($0.bindMemory(to: Float.self), c, ldc, rows, columns, accumulate, bias) }
 }
 
 /// Writes the `rows` x `columns` corner of an edge tile (32 floats a row in `tile`), value by value.

@@ -150,8 +150,13 @@ public enum GEMM {
     var runs: ColumnRuns? = nil
     /// Where C[i, j] is stored.
     @inline(__always) func cAt(_ i: Int, _ j: Int) -> UnsafeMutablePointer<Float> {
-      guard let runs else { return c + i * ldc + j }
-      return c + (j / runs.length) * runs.stride + i * ldc + j % runs.length
+      c + i * ldc + columnOffset(j)
+    }
+    /// Where column j of C starts (row 0).
+    @inline(__always) func columnOffset(_ j: Int) -> Int {
+      guard let runs else { return j }
+      let (run, within) = j.quotientAndRemainder(dividingBy: runs.length)
+      return run * runs.stride + within
     }
     @inline(__always) func aAt(_ i: Int, _ p: Int) -> Float { transA ? a[p * lda + i] : a[i * lda + p] }
     @inline(__always) func bAt(_ p: Int, _ j: Int) -> Float { transB ? b[j * ldb + p] : b[p * ldb + j] }
@@ -207,8 +212,10 @@ public enum GEMM {
             let accumulate = pc > 0 || blocks.beta != 0
             let bias = pc + kcb == k ? blocks.bias : nil
             let width = min(nr, ncb - jr), j = jc + jr
-            // With C in runs, a tile that straddles two runs goes through a tile-sized buffer.
+            // With C in runs, a tile that straddles two runs goes through a tile-sized buffer. (Column offsets
+            // once per panel of B: with runs each costs a division, and the tile's own work is short when k is.)
             let straddles = o.runs.map { j / $0.length != (j + width - 1) / $0.length } ?? false
+            let cColumn = o.c + o.columnOffset(j)
             var ir = 0
             while ir < mcb {
               let height = min(mr, mcb - ir), i = ic + ir
@@ -227,7 +234,7 @@ public enum GEMM {
                 kernel.run(kcb, panelA, bPanel, bStep, tile, nr, height, width, accumulate, rowBias)
                 pieces { q, count in for r in 0..<height { o.cAt(i + r, j + q).update(from: tile + r * nr + q, count: count) } }
               } else {
-                kernel.run(kcb, panelA, bPanel, bStep, o.cAt(i, j), o.ldc, height, width, accumulate, rowBias)
+                kernel.run(kcb, panelA, bPanel, bStep, cColumn + i * o.ldc, o.ldc, height, width, accumulate, rowBias)
               }
               ir += mr
             }

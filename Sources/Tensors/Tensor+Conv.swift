@@ -573,9 +573,11 @@ struct ConvLayout: Sendable {
           let from = (b * f + fi) * outPlane, row = copy + fi * padded + i * plane
           // Without a branch (half the pooled outputs are clipped, at random): a clipped one writes a zero
           // where the row already holds one.
-          for k in 0..<outPlane {
-            let g = p.g[from + k]
-            row[Int(argmax[from + k])] = !relu || p.y[from + k] > 0 ? g : 0
+          let (g, y, at) = (p.g + from, p.y + from, argmax + from)
+          if relu {
+            for k in 0..<outPlane { row[Int(truncatingIfNeeded: at[k])] = y[k] > 0 ? g[k] : 0 }
+          } else {
+            for k in 0..<outPlane { row[Int(truncatingIfNeeded: at[k])] = g[k] }
           }
         }
       }

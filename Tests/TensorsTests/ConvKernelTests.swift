@@ -62,9 +62,10 @@ final class ConvKernelTests: XCTestCase {
 
   /// Convolution, ReLU and 2x2 max pooling fused: the same bits as the three operations, forward and
   /// backward, for even and odd output sizes (the last row and column dropped), with and without the ReLU,
-  /// in chunks of one image and of several.
+  /// in chunks of one image and of several; rows of fewer than eight windows (scattered gradients) and of
+  /// eight or more (whole-vector stores, also one and two vectors of windows with an odd column left over).
   func testFusedPoolingMatchesSeparateOperations() throws {
-    for (n, size, relu) in [(2, 10, true), (12, 9, true), (5, 7, false), (3, 34, true), (1, 40, true)] {
+    for (n, size, relu) in [(2, 10, true), (12, 9, true), (5, 7, false), (3, 34, true), (1, 40, true), (2, 21, true), (4, 19, false), (1, 35, true)] {
       var rng = SeededGenerator(seed: UInt64(n * 100 + size))
       let x = try Tensor.uniform([n, 2, size, size], in: -1...1, using: &rng, requiresGrad: true)
       let w = try Tensor.uniform([4, 2, 3, 3], in: -1...1, using: &rng, requiresGrad: true)

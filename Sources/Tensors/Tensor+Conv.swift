@@ -517,19 +517,15 @@ struct ConvLayout: Sendable {
     defer {
       if pool, let argmax {
         // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
-        // stored as whole vectors into buffers with room after them (each row's extra values are overwritten
-        // by the next), then copied out in one piece.
+        // stored straight into the output as whole vectors, spilling up to 15 values past their end onto the
+        // rows after, which are written later; but exactly in the chunk's last planes (the next chunk's
+        // output belongs to another thread).
         let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
-        let count = images.count * f * outPlane
-        let pooled = GEMM.PackingBuffers.shared.take(bytes: 8 * (count + 16))
-        defer { GEMM.PackingBuffers.shared.give(pooled) }
-        let values = pooled.pointer.assumingMemoryBound(to: Float.self)
-        let winners = (pooled.pointer + 4 * (count + 16)).assumingMemoryBound(to: Int32.self)
-        for q in 0..<(images.count * f) {
-          maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: values + q * outPlane, argmax: winners + q * outPlane, readLimit: readLimit, overrun: true)
+        let planes = images.count * f
+        for q in 0..<planes {
+          maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: out + first + q * outPlane,
+                          argmax: argmax + first + q * outPlane, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
         }
-        copyFloats(from: values, to: out + first, count: count)
-        (argmax + first).update(from: winners, count: count)
         // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
         if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
       } else if relu {

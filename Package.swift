@@ -46,9 +46,12 @@ let package = Package(
     // MARK: - Libraries
     .target(name: "Support", swiftSettings: cpuFlags),
     .target(name: "Plotting", dependencies: ["CCairo", "CPNG", "Support"], swiftSettings: cpuFlags),
-    .target(name: "Tensors", dependencies: ["CCPU", "KernelsAVX512"], swiftSettings: cpuFlags),
+    .target(name: "Tensors", dependencies: ["CCPU", "KernelsAVX512", "CKernels"], swiftSettings: cpuFlags),
     // Processor features, read at run time to pick a GEMM micro-kernel.
     .target(name: "CCPU"),
+    // Convolution data movement for small planes in AVX-512 permutes (C intrinsics: Swift has no dynamic
+    // vector permute), per-function target attributes, called only where the processor has AVX-512.
+    .target(name: "CKernels"),
     // The AVX-512 micro-kernel, compiled for x86-64-v4 and called only where the processor has AVX-512.
     .target(name: "KernelsAVX512", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]),
     .target(name: "Networks", dependencies: ["Tensors", "Support"], swiftSettings: cpuFlags),
@@ -95,7 +98,7 @@ let package = Package(
     .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
-    .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: cpuFlags),
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels", "CCPU"], swiftSettings: cpuFlags),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),
     .testTarget(
       name: "PlottingTests",

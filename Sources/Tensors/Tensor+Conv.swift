@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -45,6 +46,9 @@ func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, height: I
   let plane = rowStride ?? images * outHeight * outWidth
   let imageSize = channels * height * width, outPlane = outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
+    // Planes of up to 16 values: each channel's window rows in two vectors, permuted (AVX-512 only).
+    if GEMM.kernel.usesAVX512 && nl_unfold_small(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
+                                                  cols, plane, sourceEnd ?? x + images * imageSize) != 0 { return }
     // Every window row is a contiguous run of the input row: copy runs, walking both sides by pointer.
     var row = 0
     for c in 0..<channels {
@@ -150,6 +154,8 @@ func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int, height
   let plane = rowStride ?? images * outHeight * outWidth
   let imageSize = channels * height * width, outPlane = outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
+    if GEMM.kernel.usesAVX512 && nl_fold_small(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
+                                                x, plane) != 0 { return }
     var row = 0
     for c in 0..<channels {
       for ki in 0..<w.kernelHeight {

@@ -1,0 +1,18 @@
+#ifndef NL_KERNELS_H
+#define NL_KERNELS_H
+/// Convolution data movement for small output planes, in AVX-512 permutes: call only where the processor has
+/// AVX-512 (nl_cpu_has_avx512), and only for stride 1, no padding, an output plane of at most 16 values
+/// (oh * ow <= 16) whose windows' input rows span at most 32 floats ((oh - 1) * width + kw - 1 + ow <= 32).
+/// Elsewhere (or on other processors) they return 0 and do nothing; 1 when done.
+
+/// im2col for `images` images `image_size` floats apart: row (c, ki, kj) of `cols` (rows `row_stride` floats
+/// apart) gets image i's oh x ow window values at columns i * oh * ow ..< (i + 1) * oh * ow. Reads stay
+/// before `source_end`.
+int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
+                    long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end);
+
+/// The adjoint: adds those columns back into the images' gradient `gx`, in the order of the rows (c, ki, kj),
+/// as the scalar loop does (the same sums, bit for bit).
+int nl_fold_small(const float *cols, long images, long image_size, long channels, long height, long width,
+                  long kh, long kw, long oh, long ow, float *gx, long row_stride);
+#endif

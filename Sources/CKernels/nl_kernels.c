@@ -1,0 +1,100 @@
+// Convolution data movement for small planes (see nl_kernels.h): each window row of an image's channel is at
+// most 32 floats of input, so one pair of vectors holds it and a permute picks any kernel column's values.
+#include "nl_kernels.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+#define NL_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+
+static int fits(long oh, long ow, long width, long kw) {
+  return oh * ow <= 16 && (oh - 1) * width + kw - 1 + ow <= 32;
+}
+
+/// The first `count` lanes (0 ... 16).
+static inline unsigned short first_lanes(long count) {
+  return count <= 0 ? 0 : count >= 16 ? 0xFFFF : (unsigned short)((1u << count) - 1);
+}
+
+NL_AVX512
+int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
+                    long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end) {
+  if (!fits(oh, ow, width, kw)) return 0;
+  const long plane = oh * ow;
+  // Lane q of the plane reads the window row's float (q / ow) * width + q % ow, plus kj.
+  int offsets[16];
+  for (long q = 0; q < 16; q++) offsets[q] = q < plane ? (int)((q / ow) * width + q % ow) : 0;
+  const __m512i base = _mm512_loadu_si512(offsets);
+  const __mmask16 out = first_lanes(plane);
+  long row = 0;
+  for (long c = 0; c < channels; c++) {
+    for (long ki = 0; ki < kh; ki++) {
+      for (long i = 0; i < images; i++) {
+        const float *src = x + i * image_size + (c * height + ki) * width;
+        const long readable = source_end - src;
+        const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(readable), src);
+        const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(readable - 16), src + 16);
+        for (long kj = 0; kj < kw; kj++) {
+          const __m512i at = _mm512_add_epi32(base, _mm512_set1_epi32((int)kj));
+          _mm512_mask_storeu_ps(cols + (row + kj) * row_stride + i * plane, out, _mm512_permutex2var_ps(lo, at, hi));
+        }
+      }
+      row += kw;
+    }
+  }
+  return 1;
+}
+
+NL_AVX512
+int nl_fold_small(const float *cols, long images, long image_size, long channels, long height, long width,
+                  long kh, long kw, long oh, long ow, float *gx, long row_stride) {
+  if (!fits(oh, ow, width, kw) || kw > 16) return 0;
+  const long plane = oh * ow, span = (oh - 1) * width + kw - 1 + ow;
+  // For kernel column kj: which lane of the plane lands on each float of the window rows (low and high 16),
+  // and which floats receive one.
+  int from[16][32];
+  __mmask16 low[16], high[16];
+  for (long kj = 0; kj < kw; kj++) {
+    low[kj] = 0;
+    high[kj] = 0;
+    for (long p = 0; p < 32; p++) from[kj][p] = 0;
+    for (long q = 0; q < plane; q++) {
+      const long p = (q / ow) * width + q % ow + kj;
+      from[kj][p] = (int)q;
+      if (p < 16) low[kj] |= (__mmask16)(1u << p); else high[kj] |= (__mmask16)(1u << (p - 16));
+    }
+  }
+  const __mmask16 in = first_lanes(plane), spanLow = first_lanes(span), spanHigh = first_lanes(span - 16);
+  long row = 0;
+  for (long c = 0; c < channels; c++) {
+    for (long ki = 0; ki < kh; ki++) {
+      for (long i = 0; i < images; i++) {
+        // Only the floats of the window rows are read and written back (the rest may be another thread's).
+        float *dst = gx + i * image_size + (c * height + ki) * width;
+        __m512 lo = _mm512_maskz_loadu_ps(spanLow, dst), hi = _mm512_maskz_loadu_ps(spanHigh, dst + 16);
+        for (long kj = 0; kj < kw; kj++) {
+          const __m512 v = _mm512_maskz_loadu_ps(in, cols + (row + kj) * row_stride + i * plane);
+          const __m512i fromLow = _mm512_loadu_si512(from[kj]), fromHigh = _mm512_loadu_si512(from[kj] + 16);
+          // Added only where a value lands: the others keep their bits exactly.
+          lo = _mm512_mask_add_ps(lo, low[kj], lo, _mm512_permutexvar_ps(fromLow, v));
+          hi = _mm512_mask_add_ps(hi, high[kj], hi, _mm512_permutexvar_ps(fromHigh, v));
+        }
+        _mm512_mask_storeu_ps(dst, spanLow, lo);
+        _mm512_mask_storeu_ps(dst + 16, spanHigh, hi);
+      }
+      row += kw;
+    }
+  }
+  return 1;
+}
+
+#else
+int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
+                    long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end) {
+  return 0;
+}
+int nl_fold_small(const float *cols, long images, long image_size, long channels, long height, long width,
+                  long kh, long kw, long oh, long ow, float *gx, long row_stride) {
+  return 0;
+}
+#endif

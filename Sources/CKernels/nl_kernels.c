@@ -88,6 +88,37 @@ int nl_fold_small(const float *cols, long images, long image_size, long channels
   return 1;
 }
 
+NL_AVX512
+int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane) {
+  const long ph = height / 2, pw = width / 2;
+  // Lane l of a row's 32 belongs to window l / 2: the low 16 lanes to windows 0-7, the high ones to 8-15.
+  const __m512i low = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __m512i high = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (long r = 0; r < 2 * ph; r++) {
+    for (long j0 = 0; j0 < pw; j0 += 16) {
+      const long count = pw - j0 < 16 ? pw - j0 : 16, k = (r / 2) * pw + j0;
+      const __mmask16 windows = first_lanes(count);
+      __m512 gv = _mm512_maskz_loadu_ps(windows, g + k);
+      if (y) gv = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(windows, y + k), _mm512_setzero_ps(), _CMP_GT_OQ), gv);
+      const __m512i at = _mm512_maskz_loadu_epi32(windows, argmax + k);
+      // The winner's offset where the lane's own offset is: the gradient there, zero elsewhere.
+      const __m512i first = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)(r * width + 2 * j0)));
+      const __mmask16 hitLow = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(low, at), first);
+      const __mmask16 hitHigh = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(high, at), _mm512_add_epi32(first, _mm512_set1_epi32(16)));
+      // Lanes past the last window (zero gradient, zero winner) hold zeros: a last odd column among them.
+      const long fill = width - 2 * j0;
+      float *row = plane + r * width + 2 * j0;
+      _mm512_mask_storeu_ps(row, first_lanes(fill), _mm512_maskz_mov_ps(hitLow, _mm512_permutexvar_ps(low, gv)));
+      _mm512_mask_storeu_ps(row + 16, first_lanes(fill - 16), _mm512_maskz_mov_ps(hitHigh, _mm512_permutexvar_ps(high, gv)));
+    }
+    // A row whose windows end one short of it (odd width, a multiple of 16 windows): its last value.
+    if (width % 2 == 1 && pw % 16 == 0) plane[r * width + width - 1] = 0;
+  }
+  for (long c = 2 * ph * width; c < height * width; c++) plane[c] = 0;
+  return 1;
+}
+
 #else
 int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
                     long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end) {
@@ -95,6 +126,9 @@ int nl_unfold_small(const float *x, long images, long image_size, long channels,
 }
 int nl_fold_small(const float *cols, long images, long image_size, long channels, long height, long width,
                   long kh, long kw, long oh, long ow, float *gx, long row_stride) {
+  return 0;
+}
+int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane) {
   return 0;
 }
 #endif

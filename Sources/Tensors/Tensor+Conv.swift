@@ -564,26 +564,22 @@ struct ConvLayout: Sendable {
     let padded = (width + 15) / 16 * 16
     // With a fused ReLU, dY is masked by the output as it is copied (always copied then); with pooling, each
     // pooled gradient goes to its window's winner (where the pooled output is positive, with a ReLU).
-    let dyBuffer = images.count == 1 && !relu && !pool ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * (f * padded + 32))
+    let dyBuffer = images.count == 1 && !relu && !pool ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
     defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
     let dy: UnsafePointer<Float>, ldy: Int
     if let dyBuffer, pool, let argmax = p.argmax {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
-      // Filter by filter, image by image (the order the planes lie in the rows), so that each whole-vector
-      // store's spill past its row lands where a later store writes (the buffer has room after its end).
-      let count = n * f * outPlane
-      let ends = (g: p.g + count, y: p.y + count, at: argmax + count)
-      if ow / 2 >= 8 {
+      if GEMM.kernel.usesAVX512 && ow / 2 >= 8 {
+        // Each plane written whole in masked vector stores (see nl_unpool2x2): no clearing, no scatter. (Rows
+        // of fewer than eight windows leave most lanes idle: clearing and scattering measured faster there.)
         for fi in 0..<f {
           for (i, b) in images.enumerated() {
             let from = (b * f + fi) * outPlane
-            unpool2x2Plane(g: p.g + from, y: relu ? p.y + from : nil, argmax: argmax + from, ends: ends,
-                           height: oh, width: ow, into: copy + fi * padded + i * plane)
+            nl_unpool2x2(p.g + from, relu ? p.y + from : nil, argmax + from, oh, ow, copy + fi * padded + i * plane)
           }
           (copy + fi * padded + width).update(repeating: 0, count: padded - width)
         }
       } else {
-        // Rows of fewer than eight windows would leave most lanes of each vector idle: clear, then scatter.
         copy.update(repeating: 0, count: f * padded)
         for (i, b) in images.enumerated() {
           for fi in 0..<f {
@@ -699,62 +695,4 @@ func sumFloats4(_ values: UnsafePointer<Float>, _ stride: Int, count: Int) -> SI
     j += 1
   }
   return s
-}
-
-/// The gradient of 2x2, stride-2 max pooling for one plane of `height` x `width` (the pooled plane's gradient
-/// `g`, its winners' offsets `argmax`, and with `y` a fused ReLU: only where the pooled output is positive):
-/// each window's winner gets the gradient, its other three values zero, and a last row or column outside
-/// every window (odd sizes) zero. Sixteen windows at a time, their gradients and winners doubled into a row's
-/// 32 lanes and kept where the lane is the winner: whole-vector stores instead of clearing the plane and
-/// scattering. Reads stop before `ends` (through copies near them); each store writes 32 floats, past its
-/// row's end for the last windows: the caller goes through the planes in memory order and leaves room after
-/// the last one.
-func unpool2x2Plane(g: UnsafePointer<Float>, y: UnsafePointer<Float>?, argmax: UnsafePointer<Int32>,
-                    ends: (g: UnsafePointer<Float>, y: UnsafePointer<Float>, at: UnsafePointer<Int32>),
-                    height: Int, width: Int, into plane: UnsafeMutablePointer<Float>) {
-  let (ph, pw) = (height / 2, width / 2)
-  let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-  // Lane l of a row pair's 32 belongs to window l / 2: the first sixteen lanes to windows 0-7, the others 8-15
-  // (constant lanes: the compiler turns these into shuffles).
-  @inline(__always) func doubledLow<T>(_ v: SIMD16<T>) -> SIMD16<T> {
-    SIMD16(v[0], v[0], v[1], v[1], v[2], v[2], v[3], v[3], v[4], v[4], v[5], v[5], v[6], v[6], v[7], v[7])
-  }
-  @inline(__always) func doubledHigh<T>(_ v: SIMD16<T>) -> SIMD16<T> {
-    SIMD16(v[8], v[8], v[9], v[9], v[10], v[10], v[11], v[11], v[12], v[12], v[13], v[13], v[14], v[14], v[15], v[15])
-  }
-  // Row by row, left to right (each store's spill past its row's end lands where a later store writes): the
-  // windows' loads are repeated for the lower row.
-  for r in 0..<(2 * ph) {
-    let pi = r / 2
-    var j0 = 0
-    while j0 < pw {
-      let count = min(16, pw - j0), k = pi * pw + j0
-      var gv = SIMD16<Float>(), at = SIMD16<Int32>(repeating: -1)
-      if g + k + 16 <= ends.g && argmax + k + 16 <= ends.at && (y.map { $0 + k + 16 <= ends.y } ?? true) {
-        gv = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD16<Float>.self)
-        at = UnsafeRawPointer(argmax + k).loadUnaligned(as: SIMD16<Int32>.self)
-        if let y { gv.replace(with: 0, where: .!(UnsafeRawPointer(y + k).loadUnaligned(as: SIMD16<Float>.self) .> 0)) }
-        // Windows past the row's last are zero (and so is a last odd column among their lanes). By bits:
-        // comparing the lanes with a scalar compiled to a loop through memory.
-        if count < 16 {
-          let keep = (lanes &- Int32(count)) &>> 31
-          gv = unsafeBitCast(unsafeBitCast(gv, to: SIMD16<Int32>.self) & keep, to: SIMD16<Float>.self)
-        }
-      } else {
-        for q in 0..<count {
-          gv[q] = y.map { $0[k + q] > 0 } ?? true ? g[k + q] : 0
-          at[q] = argmax[k + q]
-        }
-      }
-      // Lane l holds the value at column 2 * j0 + l of conv row r: the winner's offset if it is there.
-      let first = Int32(r * width + 2 * j0)
-      let to = UnsafeMutableRawPointer(plane + r * width + 2 * j0)
-      to.storeBytes(of: SIMD16<Float>().replacing(with: doubledLow(gv), where: doubledLow(at) .== lanes &+ first), as: SIMD16<Float>.self)
-      to.storeBytes(of: SIMD16<Float>().replacing(with: doubledHigh(gv), where: doubledHigh(at) .== lanes &+ (first + 16)), toByteOffset: 64, as: SIMD16<Float>.self)
-      j0 += 16
-    }
-  }
-  // Values outside every window: a last odd row, and a last odd column where no store above reached it.
-  if height % 2 == 1 { (plane + (height - 1) * width).update(repeating: 0, count: width) }
-  if width % 2 == 1 { for r in 0..<(2 * ph) { plane[r * width + width - 1] = 0 } }
 }

@@ -63,7 +63,8 @@ final class ConvKernelTests: XCTestCase {
   /// Convolution, ReLU and 2x2 max pooling fused: the same bits as the three operations, forward and
   /// backward, for even and odd output sizes (the last row and column dropped), with and without the ReLU,
   /// in chunks of one image and of several; rows of fewer than eight windows (scattered gradients) and of
-  /// eight or more (whole-vector stores, also one and two vectors of windows with an odd column left over).
+  /// eight or more (masked vector stores on AVX-512, also one and two vectors of windows with an odd column
+  /// left over).
   func testFusedPoolingMatchesSeparateOperations() throws {
     for (n, size, relu) in [(2, 10, true), (12, 9, true), (5, 7, false), (3, 34, true), (1, 40, true), (2, 21, true), (4, 19, false), (1, 35, true)] {
       var rng = SeededGenerator(seed: UInt64(n * 100 + size))

@@ -15,4 +15,11 @@ int nl_unfold_small(const float *x, long images, long image_size, long channels,
 /// as the scalar loop does (the same sums, bit for bit).
 int nl_fold_small(const float *cols, long images, long image_size, long channels, long height, long width,
                   long kh, long kw, long oh, long ow, float *gx, long row_stride);
+
+/// The gradient of 2x2, stride-2 max pooling for one plane of `height` x `width`: from the pooled plane's
+/// gradient `g` and its windows' winners `argmax` (offsets within the plane), and with `y` (else NULL) a fused
+/// ReLU (only where the pooled output y is positive), each window's winner gets the gradient and every other
+/// value of the plane zero (a last odd row or column too). Reads only the pooled plane's values and writes only
+/// the plane. AVX-512 only; returns 1.
+int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane);
 #endif

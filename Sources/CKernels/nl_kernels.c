@@ -119,6 +119,45 @@ int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height,
   return 1;
 }
 
+NL_AVX512
+int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (long pi = 0; pi < pooled_height; pi++) {
+    const float *top = src + 2 * pi * width, *bottom = top + width;
+    for (long j0 = 0; j0 < pooled_width; j0 += 16) {
+      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16;
+      const __mmask16 windows = first_lanes(count);
+      const __mmask16 lowHalf = first_lanes(2 * count), highHalf = first_lanes(2 * count - 16);
+      const __m512 t0 = _mm512_maskz_loadu_ps(lowHalf, top + 2 * j0), t1 = _mm512_maskz_loadu_ps(highHalf, top + 2 * j0 + 16);
+      const __m512 b0 = _mm512_maskz_loadu_ps(lowHalf, bottom + 2 * j0), b1 = _mm512_maskz_loadu_ps(highHalf, bottom + 2 * j0 + 16);
+      // Offsets of each window's top-left value, then the other three; a candidate wins only when greater.
+      const __m512i left = _mm512_add_epi32(_mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 1),
+                                            _mm512_set1_epi32((int)(2 * pi * width + 2 * j0)));
+      const __m512i below = _mm512_add_epi32(left, _mm512_set1_epi32((int)width)), one = _mm512_set1_epi32(1);
+      __m512 best = _mm512_permutex2var_ps(t0, even, t1);
+      __m512i at = left;
+      __m512 candidate = _mm512_permutex2var_ps(t0, odd, t1);
+      __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+      best = _mm512_mask_mov_ps(best, better, candidate);
+      at = _mm512_mask_mov_epi32(at, better, _mm512_add_epi32(left, one));
+      candidate = _mm512_permutex2var_ps(b0, even, b1);
+      better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+      best = _mm512_mask_mov_ps(best, better, candidate);
+      at = _mm512_mask_mov_epi32(at, better, below);
+      candidate = _mm512_permutex2var_ps(b0, odd, b1);
+      better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+      best = _mm512_mask_mov_ps(best, better, candidate);
+      at = _mm512_mask_mov_epi32(at, better, _mm512_add_epi32(below, one));
+      // The ReLU as the separate one computes it: values below zero become zero (NaN and -0 stay).
+      if (relu) best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps());
+      _mm512_mask_storeu_ps(dst + pi * pooled_width + j0, windows, best);
+      _mm512_mask_storeu_epi32(argmax + pi * pooled_width + j0, windows, at);
+    }
+  }
+  return 1;
+}
+
 #else
 int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
                     long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end) {
@@ -129,6 +168,9 @@ int nl_fold_small(const float *cols, long images, long image_size, long channels
   return 0;
 }
 int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane) {
+  return 0;
+}
+int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
   return 0;
 }
 #endif

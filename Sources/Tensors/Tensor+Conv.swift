@@ -528,12 +528,19 @@ struct ConvLayout: Sendable {
         // output belongs to another thread).
         let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
         let planes = images.count * f
-        for q in 0..<planes {
-          maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: out + first + q * outPlane,
-                          argmax: argmax + first + q * outPlane, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
+        if GEMM.kernel.usesAVX512 {
+          // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2).
+          for q in 0..<planes {
+            nl_maxpool2x2(target + q * plane, ow, ph, pw, out + first + q * outPlane, argmax + first + q * outPlane, relu ? 1 : 0)
+          }
+        } else {
+          for q in 0..<planes {
+            maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: out + first + q * outPlane,
+                            argmax: argmax + first + q * outPlane, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
+          }
+          // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
+          if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
         }
-        // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
-        if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
       } else if relu {
         reluForward(target, target, 0..<(images.count * f * plane))
       }

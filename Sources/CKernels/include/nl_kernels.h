@@ -22,4 +22,11 @@ int nl_fold_small(const float *cols, long images, long image_size, long channels
 /// value of the plane zero (a last odd row or column too). Reads only the pooled plane's values and writes only
 /// the plane. AVX-512 only; returns 1.
 int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane);
+
+/// 2x2, stride-2 max pooling of one plane `width` floats wide into pooled_height x pooled_width values and their
+/// winners' offsets within the plane: each window's maximum of its top-left, top-right, bottom-left and
+/// bottom-right values, ties (and NaN) to the first in that order, as the scalar loop. With `relu`, the pooled
+/// values below zero become zero (the winners stay). Reads only the windows, writes only the outputs.
+/// AVX-512 only; returns 1.
+int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu);
 #endif

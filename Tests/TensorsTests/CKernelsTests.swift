@@ -3,9 +3,11 @@ import CKernels
 import Tensors
 import XCTest
 
-/// The AVX-512 permutes that unfold and fold small planes (a convolution's 4x4 outputs) against plain loops,
-/// bit for bit: the unfolded values, and the gradient sums added in the same order.
-final class SmallPlaneTests: XCTestCase {
+/// The AVX-512 kernels in C (CKernels) against plain loops, bit for bit. (The pooling gradient is checked
+/// through the fused convolution against the separate operations, in ConvKernelTests.)
+final class CKernelsTests: XCTestCase {
+  /// The permutes that unfold and fold small planes (a convolution's 4x4 outputs): the unfolded values, and
+  /// the gradient sums added in the same order.
   func testPermutesMatchLoops() throws {
     try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
     var rng = SeededGenerator(seed: 31)
@@ -45,5 +47,41 @@ final class SmallPlaneTests: XCTestCase {
     XCTAssertEqual(x.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in
       nl_unfold_small(px.baseAddress!, 1, 3 * 32 * 32, 3, 32, 32, 3, 3, 30, 30, po.baseAddress!, 900, px.baseAddress! + px.count)
     } }, 0)
+  }
+
+  /// 2x2 max pooling in AVX-512 against the scalar rule (the first of top-left, top-right, bottom-left,
+  /// bottom-right unless a later one is greater: ties and NaN stay with the earlier), with and without the
+  /// ReLU (below zero becomes zero; NaN and -0 stay), for rows of one and two vectors and odd sizes.
+  func testMaxPoolMatchesScalarRule() throws {
+    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    var rng = SeededGenerator(seed: 32)
+    for (h, w) in [(4, 4), (7, 9), (30, 30), (13, 13), (5, 38), (3, 67)] {
+      // Few distinct values (ties), some NaN, some negative zeros.
+      let x = (0..<(h * w)).map { _ -> Float in
+        let r = Int.random(in: 0..<20, using: &rng)
+        return r == 0 ? .nan : r == 1 ? -0.0 : Float(r % 7) - 3
+      }
+      let (ph, pw) = (h / 2, w / 2)
+      for relu in [false, true] {
+        var values = [Float](repeating: 99, count: ph * pw + 8), winners = [Int32](repeating: -7, count: ph * pw + 8)
+        let done = x.withUnsafeBufferPointer { px in values.withUnsafeMutableBufferPointer { pv in winners.withUnsafeMutableBufferPointer { pa in
+          nl_maxpool2x2(px.baseAddress!, w, ph, pw, pv.baseAddress!, pa.baseAddress!, relu ? 1 : 0)
+        } } }
+        XCTAssertEqual(done, 1)
+        for pi in 0..<ph {
+          for pj in 0..<pw {
+            var at = 2 * pi * w + 2 * pj
+            for candidate in [at + 1, at + w, at + w + 1] where x[candidate] > x[at] { at = candidate }
+            var v = x[at]
+            if relu && v < 0 { v = 0 }
+            let k = pi * pw + pj
+            XCTAssertEqual(values[k].bitPattern, v.bitPattern, "\(h)x\(w) relu \(relu) window \(pi),\(pj)")
+            XCTAssertEqual(winners[k], Int32(at), "\(h)x\(w) relu \(relu) window \(pi),\(pj)")
+          }
+        }
+        XCTAssertEqual(values[ph * pw], 99, "nothing written past the outputs")
+        XCTAssertEqual(winners[ph * pw], -7, "nothing written past the outputs")
+      }
+    }
   }
 }

@@ -94,18 +94,28 @@ func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, height: I
     }
     return
   }
+  forEachWindowValue(images: images, channels: channels, height: height, width: width, window: w, outHeight: outHeight, outWidth: outWidth, rowStride: plane) { column, input in
+    cols[column] = input.map { x[$0] } ?? 0
+  }
+}
+
+/// The general unfold's walk (any stride and padding), shared by im2col and col2im: for every image, row
+/// (c, ki, kj) of the columns and output position, in that order, `body(column, input)` with the offset in
+/// the columns and the input offset, nil where the window lies in the padding.
+@inline(__always)
+private func forEachWindowValue(images: Int, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, rowStride: Int, _ body: (Int, Int?) -> Void) {
+  let imageSize = channels * height * width, outPlane = outHeight * outWidth
   for image in 0..<images {
-    let x = x + image * imageSize
     var row = 0
     for c in 0..<channels {
       for ki in 0..<w.kernelHeight {
         for kj in 0..<w.kernelWidth {
-          let dst = cols + row * plane + image * outPlane
+          let first = row * rowStride + image * outPlane
           for oi in 0..<outHeight {
             let i = oi * w.stride - w.padding + ki
             for oj in 0..<outWidth {
               let j = oj * w.stride - w.padding + kj
-              dst[oi * outWidth + oj] = (i >= 0 && i < height && j >= 0 && j < width) ? x[(c * height + i) * width + j] : 0
+              body(first + oi * outWidth + oj, i >= 0 && i < height && j >= 0 && j < width ? image * imageSize + (c * height + i) * width + j : nil)
             }
           }
           row += 1
@@ -174,25 +184,8 @@ func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int, height
     }
     return
   }
-  for image in 0..<images {
-    let x = x + image * imageSize
-    var row = 0
-    for c in 0..<channels {
-      for ki in 0..<w.kernelHeight {
-        for kj in 0..<w.kernelWidth {
-          let src = cols + row * plane + image * outPlane
-          for oi in 0..<outHeight {
-            let i = oi * w.stride - w.padding + ki
-            guard i >= 0 && i < height else { continue }
-            for oj in 0..<outWidth {
-              let j = oj * w.stride - w.padding + kj
-              if j >= 0 && j < width { x[(c * height + i) * width + j] += src[oi * outWidth + oj] }
-            }
-          }
-          row += 1
-        }
-      }
-    }
+  forEachWindowValue(images: images, channels: channels, height: height, width: width, window: w, outHeight: outHeight, outWidth: outWidth, rowStride: plane) { column, input in
+    if let input { x[input] += cols[column] }
   }
 }
 

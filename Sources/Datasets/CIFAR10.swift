@@ -55,7 +55,7 @@ public struct CIFAR10 {
           }
           fileLabels[r] = label
           filePixels.withUnsafeMutableBufferPointer { dst in
-            _ = UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(dst)[(r * imageSize)..<((r + 1) * imageSize)])
+            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(dst)[(r * imageSize)..<((r + 1) * imageSize)])
               .copyBytes(from: UnsafeRawBufferPointer(rebasing: raw[(r * recordSize + 1)..<((r + 1) * recordSize)]))
           }
         }

@@ -180,8 +180,8 @@ public final class Axes: Panel {
     // Heatmaps, images and matrices fill their extent exactly: no margin around them (matplotlib's sticky edges).
     let sticky = items.contains { $0.isSticky }
     let zeroFloor = items.contains { $0 is BarsItem || $0 is HistogramItem }
-    var xr = limits(xBounds, sticky: sticky, scale: xScale, fixed: xLimits, zeroFloor: false)
-    var yr = limits(yBounds, sticky: sticky, scale: yScale, fixed: yLimits, zeroFloor: zeroFloor)
+    let xr = limits(xBounds, sticky: sticky, scale: xScale, fixed: xLimits, zeroFloor: false)
+    let yr = limits(yBounds, sticky: sticky, scale: yScale, fixed: yLimits, zeroFloor: zeroFloor)
 
     let labelSize = 12.5
     let titleSize = titleFontSize

@@ -42,7 +42,8 @@ func encodePNG(_ surface: OpaquePointer) throws -> Data {
   var message = [CChar](repeating: 0, count: 256)
   let status = nl_png_encode_argb32(src, w, h, stride, pngSettings.level, pngSettings.strategy, pngSettings.filters, &out, &length, &message, message.count)
   guard status == 0, let out else {
-    throw PlotError.backend("libpng could not write the PNG: \(String(cString: message))")
+    let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    throw PlotError.backend("libpng could not write the PNG: \(text)")
   }
   defer { nl_png_free(out) }
   return Data(bytes: out, count: length)

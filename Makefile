@@ -50,9 +50,15 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-## test: the whole test suite (figure baselines, bad data, determinism); RECORD_BASELINES=1 re-records
+## test: the whole test suite (figure baselines, bad data, determinism), the engine's again with AVX2 kernels on AVX-512 machines; RECORD_BASELINES=1 re-records
 test: setup
 	$(SWIFT) test --disable-swift-testing
+	@# On an AVX-512 machine the run above takes the AVX-512 kernels; the engine's tests again with the AVX2
+	@# ones, so that the paths other processors take are tested too.
+	@if grep -q avx512f /proc/cpuinfo 2>/dev/null; then \
+	  echo "test: the engine's tests again with the AVX2 kernels (NEURAL_LESSONS_KERNEL=avx2)"; \
+	  NEURAL_LESSONS_KERNEL=avx2 $(SWIFT) test --disable-swift-testing --filter 'TensorsTests|NetworksTests'; \
+	fi
 
 ## data: CIFAR-10 in data/cifar-10-batches-bin (from ../shared/data, else downloaded; checksums verified)
 data: data/cifar-10-batches-bin/test_batch.bin

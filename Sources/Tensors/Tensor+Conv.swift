@@ -337,8 +337,13 @@ extension Tensor {
           parallelFor(n * c) { plane in
             let src = xs.pointer + plane * planeIn, dst = os.pointer + plane * planeOut, arg = am.pointer + plane * planeOut
             if isMax && kernel == 2 && stride == 2 && padding == 0 {
-              // The common 2x2 window, without bounds checks; ties go to the first maximum, as below.
-              maxPool2x2Plane(src, width: w, pooledHeight: oh, pooledWidth: ow, into: dst, argmax: arg, readLimit: xEnd)
+              // The common 2x2 window, without bounds checks; ties go to the first maximum, as below (in C with
+              // masked vectors on AVX-512, as the fused pooling).
+              if GEMM.kernel.usesAVX512 {
+                nl_maxpool2x2(src, w, oh, ow, dst, arg, 0)
+              } else {
+                maxPool2x2Plane(src, width: w, pooledHeight: oh, pooledWidth: ow, into: dst, argmax: arg, readLimit: xEnd)
+              }
               return
             }
             for oi in 0..<oh {

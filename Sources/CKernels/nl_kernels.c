@@ -1,5 +1,6 @@
-// Convolution data movement for small planes (see nl_kernels.h): each window row of an image's channel is at
-// most 32 floats of input, so one pair of vectors holds it and a permute picks any kernel column's values.
+// Convolution data movement in AVX-512 (see nl_kernels.h). Small planes: each window row of an image's channel
+// is at most 32 floats of input, so one pair of vectors holds it and a permute picks any kernel column's
+// values. 2x2 max pooling: even and odd lanes by permutes, partial rows by masks.
 #include "nl_kernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))

@@ -6,8 +6,9 @@
 /// Every C[i, j] is a dot product of two contiguous rows, so nothing is packed: a 4 x 4 tile of outputs keeps
 /// sixteen SIMD16 partial sums in registers while it streams four rows of A and four of B, sixteen terms at a
 /// time. k is cut into blocks of `blockK` terms so that a block of B stays in the L2 cache while every row tile
-/// of A passes over it; between blocks the partial sums wait in `scratch` (64 bytes per output of the row
-/// tiles, rows and columns rounded up to 4). Each output's lanes add their terms in k order and are summed
+/// of A passes over it, and each block into sub-blocks of `subBlockK` terms so that a row tile's four rows stay
+/// in L1 while the column tiles pass over them; between sub-blocks the partial sums wait in `scratch` (64 bytes
+/// per output of the row tiles, rows and columns rounded up to 4). Each output's lanes add their terms in k order and are summed
 /// in a fixed order at the end, so a result does not depend on how the rows are shared between threads.
 public func dotProductsNT(
   rows: Range<Int>, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -87,7 +88,7 @@ public func dotProductsNT(
 
 /// Terms per sub-block of `dotProductsNT`: four rows of A over one sub-block (16 kB) stay in the L1 cache
 /// (512 and 2,048 measured no faster here; no sub-blocks at all, 20% slower on 32 x 28 x 3,600).
-nonisolated(unsafe) public var subBlockK = 1024
+let subBlockK = 1024
 
 typealias Tile16 = (
   SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,

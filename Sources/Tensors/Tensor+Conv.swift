@@ -47,7 +47,7 @@ func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, height: I
   let imageSize = channels * height * width, outPlane = outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
     // Planes of up to 16 values: each channel's window rows in two vectors, permuted (AVX-512 only).
-    if GEMM.kernel.usesAVX512 && nl_unfold_small(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
+    if cKernels && nl_unfold_small(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
                                                   cols, plane, sourceEnd ?? x + images * imageSize) != 0 { return }
     // Every window row is a contiguous run of the input row: copy runs, walking both sides by pointer.
     var row = 0
@@ -164,7 +164,7 @@ func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int, height
   let plane = rowStride ?? images * outHeight * outWidth
   let imageSize = channels * height * width, outPlane = outHeight * outWidth
   if w.stride == 1 && w.padding == 0 {
-    if GEMM.kernel.usesAVX512 && nl_fold_small(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
+    if cKernels && nl_fold_small(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
                                                 x, plane) != 0 { return }
     var row = 0
     for c in 0..<channels {
@@ -188,6 +188,11 @@ func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int, height
     if let input { x[input] += cols[column] }
   }
 }
+
+/// Whether the AVX-512 C kernels (CKernels) do the convolutions' data movement: where the GEMM's micro-kernel
+/// is an AVX-512 one, so `NEURAL_LESSONS_KERNEL=avx2` takes the Swift paths for all of it (as `make test`'s
+/// second run does).
+var cKernels: Bool { GEMM.kernel.usesAVX512 }
 
 /// Runs `body(i)` for i in 0..<count, spread over the GEMM's threads in contiguous chunks. Each i must
 /// write only its own outputs, so the result does not depend on the thread count.
@@ -339,7 +344,7 @@ extension Tensor {
             if isMax && kernel == 2 && stride == 2 && padding == 0 {
               // The common 2x2 window, without bounds checks; ties go to the first maximum, as below (in C with
               // masked vectors on AVX-512, as the fused pooling).
-              if GEMM.kernel.usesAVX512 {
+              if cKernels {
                 nl_maxpool2x2(src, w, oh, ow, dst, arg, 0)
               } else {
                 maxPool2x2Plane(src, width: w, pooledHeight: oh, pooledWidth: ow, into: dst, argmax: arg, readLimit: xEnd)
@@ -524,18 +529,18 @@ struct ConvLayout: Sendable {
     let target = full.map { $0.pointer.assumingMemoryBound(to: Float.self) } ?? out + images.lowerBound * f * plane
     defer {
       if pool, let argmax {
-        // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
-        // stored straight into the output as whole vectors, spilling up to 15 values past their end onto the
-        // rows after, which are written later; but exactly in the chunk's last planes (the next chunk's
-        // output belongs to another thread).
         let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
         let planes = images.count * f
-        if GEMM.kernel.usesAVX512 {
+        if cKernels {
           // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2).
           for q in 0..<planes {
             nl_maxpool2x2(target + q * plane, ow, ph, pw, out + first + q * outPlane, argmax + first + q * outPlane, relu ? 1 : 0)
           }
         } else {
+          // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
+          // stored straight into the output as whole vectors, spilling up to 15 values past their end onto the
+          // rows after, which are written later; but exactly in the chunk's last planes (the next chunk's
+          // output belongs to another thread).
           for q in 0..<planes {
             maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: out + first + q * outPlane,
                             argmax: argmax + first + q * outPlane, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
@@ -578,7 +583,7 @@ struct ConvLayout: Sendable {
     let dy: UnsafePointer<Float>, ldy: Int
     if let dyBuffer, pool, let argmax = p.argmax {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
-      if GEMM.kernel.usesAVX512 && ow / 2 >= 8 {
+      if cKernels && ow / 2 >= 8 {
         // Each plane written whole in masked vector stores (see nl_unpool2x2): no clearing, no scatter. (Rows
         // of fewer than eight windows leave most lanes idle: clearing and scattering measured faster there.)
         for fi in 0..<f {

@@ -1,9 +1,12 @@
 #ifndef NL_KERNELS_H
 #define NL_KERNELS_H
-/// Convolution data movement for small output planes, in AVX-512 permutes: call only where the processor has
-/// AVX-512 (nl_cpu_has_avx512), and only for stride 1, no padding, an output plane of at most 16 values
-/// (oh * ow <= 16) whose windows' input rows span at most 32 floats ((oh - 1) * width + kw - 1 + ow <= 32).
-/// Elsewhere (or on other processors) they return 0 and do nothing; 1 when done.
+/// Convolution data movement that needs vector permutes or masked loads and stores (Swift's SIMD types have
+/// neither), in AVX-512 intrinsics. Call them only where the processor has AVX-512 (nl_cpu_has_avx512): they
+/// are compiled for it whatever the build flags. Built for another architecture they do nothing and return 0.
+
+/// The unfold and fold below serve stride 1, no padding, an output plane of at most 16 values (oh * ow <= 16)
+/// whose windows' input rows span at most 32 floats ((oh - 1) * width + kw - 1 + ow <= 32); for other shapes
+/// they return 0 and do nothing; 1 when done.
 
 /// im2col for `images` images `image_size` floats apart: row (c, ki, kj) of `cols` (rows `row_stride` floats
 /// apart) gets image i's oh x ow window values at columns i * oh * ow ..< (i + 1) * oh * ow. Reads stay

@@ -88,11 +88,14 @@ let package = Package(
     lesson("04-gradient-descent"),
     lesson("05-backpropagation"),
     lesson("06-cnn-cifar10"),
+    lesson("07-mlp-digits"),
+    lesson("08-regularisation"),
+    lesson("09-evaluation"),
 
     // MARK: - Tests
     .testTarget(
       name: "LessonTests",
-      dependencies: ["FigureTesting", "Datasets", "Tensors", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10"],
+      dependencies: ["FigureTesting", "Datasets", "Tensors", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "08-regularisation", "09-evaluation"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
     .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),

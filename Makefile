@@ -60,13 +60,19 @@ test: setup
 	  NEURAL_LESSONS_KERNEL=avx2 $(SWIFT) test --disable-swift-testing --filter 'TensorsTests|NetworksTests'; \
 	fi
 
-## data: CIFAR-10 in data/cifar-10-batches-bin (from ../shared/data, else downloaded; checksums verified)
-data: data/cifar-10-batches-bin/test_batch.bin
+## data: CIFAR-10 in data/cifar-10-batches-bin, digits and breast cancer in data/ (from ../shared/data; checksums verified)
+data: data/cifar-10-batches-bin/test_batch.bin data/digits.csv data/breast_cancer.csv
 data/cifar-10-batches-bin/test_batch.bin:
 	scripts/get_cifar10.sh
+# The small tables of lessons 7-9 (the digits decompressed: the lessons read plain CSV).
+data/digits.csv data/breast_cancer.csv &:
+	scripts/get_tables.sh
 
 # Lesson 6 needs the data set.
 output/06-cnn-cifar10/summary.json: | data/cifar-10-batches-bin/test_batch.bin
+# Lessons 7 and 8 train on the digits; lesson 9 uses the breast-cancer table and, for its multi-class part, the digits.
+output/07-mlp-digits/summary.json output/08-regularisation/summary.json: | data/digits.csv
+output/09-evaluation/summary.json: | data/breast_cancer.csv data/digits.csv
 
 ## site: the course in output/site/: a page per lesson (figures, maths as MathML) and an index
 site: output/site/index.html

@@ -95,10 +95,11 @@ let package = Package(
     // MARK: - Tests
     .testTarget(
       name: "LessonTests",
-      dependencies: ["FigureTesting", "Datasets", "Tensors", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "08-regularisation", "09-evaluation"],
+      dependencies: ["FigureTesting", "Datasets", "Tensors", "Support", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "08-regularisation", "09-evaluation"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
     .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),
+    .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: cpuFlags),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels", "CCPU"], swiftSettings: cpuFlags),

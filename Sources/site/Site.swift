@@ -79,6 +79,8 @@ struct LessonPage {
   let markdown: String
   /// Figures in the order the README shows them.
   let figures: [String]
+  /// The run's summary.json, parsed: the numbers the text quotes come from here.
+  let numbers: Any
 
   static let figurePattern = try! NSRegularExpression(pattern: #"!\[([^\]]*)\]\(([A-Za-z0-9_-]+)\.svg\)"#)
 
@@ -106,25 +108,41 @@ struct LessonPage {
     let firstParagraph = lines.drop { $0.hasPrefix("#") || $0.isEmpty }.prefix { !$0.isEmpty }.joined(separator: " ")
     let sentence = firstParagraph.components(separatedBy: ". ").first ?? firstParagraph
     var plain = sentence.replacingOccurrences(of: #"\$[^$]*\$"#, with: "…", options: .regularExpression)
+      .replacingOccurrences(of: "<!--[^>]*-->", with: "", options: .regularExpression)
       .trimmingCharacters(in: CharacterSet(charactersIn: ":;, "))
     if !plain.hasSuffix(".") { plain += "." }
-    return LessonPage(name: name, title: title, shortTitle: shortTitle.prefix(1).uppercased() + shortTitle.dropFirst(), summary: plain, markdown: markdown, figures: shown)
+    return LessonPage(
+      name: name, title: title, shortTitle: shortTitle.prefix(1).uppercased() + shortTitle.dropFirst(), summary: plain, markdown: markdown,
+      figures: shown, numbers: json)
   }
 
   /// The page: the README through pandoc (maths as MathML), figures as SVG with a PNG link, navigation.
   func html(pandoc: String, previous: LessonPage?, next: LessonPage?) throws -> String {
+    // Numbers the text quotes from the run are filled in from summary.json (SummaryMarkers).
+    let filled: String
+    do {
+      let (text, changes) = try SummaryMarkers.fill(markdown, summary: numbers)
+      for c in changes {
+        print("site: lessons/\(name)/README.md writes \(c.written) for \(c.key); this run gave \(c.run), which the page shows")
+      }
+      filled = text
+    } catch let e as SummaryMarkers.MarkerError {
+      throw ValidationError("lessons/\(name)/README.md: \(e.description)")
+    }
     // Figures become HTML blocks before pandoc sees the text.
-    var text = markdown
-    for match in Self.figurePattern.matches(in: markdown, range: NSRange(markdown.startIndex..., in: markdown)).reversed() {
-      let caption = String(markdown[Range(match.range(at: 1), in: markdown)!])
-      let figure = String(markdown[Range(match.range(at: 2), in: markdown)!])
+    var text = filled
+    for match in Self.figurePattern.matches(in: filled, range: NSRange(filled.startIndex..., in: filled)).reversed() {
+      let caption = String(filled[Range(match.range(at: 1), in: filled)!])
+      let figure = String(filled[Range(match.range(at: 2), in: filled)!])
       let block = """
         <figure id="\(figure)"><a href="figures/\(name)/\(figure).svg"><img src="figures/\(name)/\(figure).svg" alt="\(escape(caption))"></a>
         <figcaption>\(escape(caption)) <a class="download" href="figures/\(name)/\(figure).png" download>PNG</a></figcaption></figure>
         """
-      text.replaceSubrange(Range(match.range, in: markdown)!, with: block)
+      text.replaceSubrange(Range(match.range, in: filled)!, with: block)
     }
+    // "Common mistake" blockquotes are drawn as boxes.
     let body = try runPandoc(pandoc, text)
+      .replacingOccurrences(of: "<blockquote>\n<p><strong>Common mistake", with: "<blockquote class=\"mistake\">\n<p><strong>Common mistake")
     let nav = """
       <nav class="pager">\(previous.map { "<a rel=\"prev\" href=\"\($0.name).html\">← \(escape($0.title))</a>" } ?? "<span></span>")
       <a href="index.html">All lessons</a>

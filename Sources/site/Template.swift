@@ -39,6 +39,9 @@ enum Template {
     nav.pager { display: flex; justify-content: space-between; gap: 1rem; font-size: 0.9rem; padding: 0.6rem 0; border-bottom: 1px solid var(--rule); }
     nav.pager:last-of-type { border-top: 1px solid var(--rule); border-bottom: none; margin-top: 2rem; }
     footer { margin-top: 3rem; color: var(--muted); font-size: 0.85rem; }
+    blockquote { margin: 1.2rem 0; padding: 0.2rem 1rem; border-left: 4px solid var(--rule); color: var(--muted); }
+    blockquote.mistake { color: var(--ink); background: #fff6ed; border-left-color: #e8710a; border-radius: 0 6px 6px 0; }
+    blockquote.mistake strong:first-child { color: #b45309; }
     .lede { color: var(--muted); font-size: 1.1rem; }
     ol.lessons { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 1.2rem; }
     .lesson-card a { display: flex; flex-direction: column; height: 100%; color: var(--ink); text-decoration: none; border: 1px solid var(--rule); border-radius: 6px; overflow: hidden; }

@@ -1,5 +1,6 @@
 import FigureTesting
 import Foundation
+import Support
 import XCTest
 
 /// Runs a lesson's executable (built by `swift test` beside the tests) and reads what it wrote.
@@ -52,10 +53,24 @@ struct LessonRun {
     XCTAssertEqual(leftovers, [], "temporary files left behind", file: file, line: line)
   }
 
+  /// The lesson's README.
+  static func readme(_ name: String) throws -> String {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return try String(contentsOf: root.appendingPathComponent("lessons/\(name)/README.md"), encoding: .utf8)
+  }
+
+  /// Every number the README quotes from the run names a key this run wrote, as a number, in a format the site
+  /// knows (SummaryMarkers): the page built from a full run can then fill each one in.
+  func checkNumberMarkers(file: StaticString = #filePath, line: UInt = #line) throws {
+    let json = try JSONSerialization.jsonObject(with: try XCTUnwrap(FileManager.default.contents(atPath: folder + "/summary.json")))
+    do { _ = try SummaryMarkers.fill(try LessonRun.readme(name), summary: json) } catch {
+      XCTFail("\(name)/README.md: \(error)", file: file, line: line)
+    }
+  }
+
   /// The figures the lesson's README shows, as `![caption](name.svg)`.
   static func readmeFigures(_ name: String) throws -> [String] {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let text = try String(contentsOf: root.appendingPathComponent("lessons/\(name)/README.md"), encoding: .utf8)
+    let text = try readme(name)
     let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([A-Za-z0-9_-]+)\.svg\)"#)
     return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) }
   }

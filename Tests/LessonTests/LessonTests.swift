@@ -11,6 +11,7 @@ final class LessonTests: XCTestCase {
     XCTAssertEqual(run.status, 0, "\(name) failed: \(run.errorOutput)")
     try run.checkFigureFiles()
     XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures(name), "\(name): the README must show exactly the figures the program writes, in order")
+    try run.checkNumberMarkers()
     return run
   }
 

@@ -13,13 +13,13 @@ final class SiteTests: XCTestCase {
 
   override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
-  func makeLesson(_ name: String, readme: String, figures: [String]) throws {
+  func makeLesson(_ name: String, readme: String, figures: [String], numbers: String = "") throws {
     let fm = FileManager.default
     try fm.createDirectory(atPath: "\(root!)/lessons/\(name)", withIntermediateDirectories: true)
     try fm.createDirectory(atPath: "\(root!)/output/\(name)", withIntermediateDirectories: true)
     try readme.write(toFile: "\(root!)/lessons/\(name)/README.md", atomically: true, encoding: .utf8)
     let list = figures.map { "\"\($0)\"" }.joined(separator: ",")
-    try "{\"figures\": [\(list)]}".write(toFile: "\(root!)/output/\(name)/summary.json", atomically: true, encoding: .utf8)
+    try "{\"figures\": [\(list)]\(numbers)}".write(toFile: "\(root!)/output/\(name)/summary.json", atomically: true, encoding: .utf8)
     for f in figures {
       try "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".write(toFile: "\(root!)/output/\(name)/\(f).svg", atomically: true, encoding: .utf8)
       try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/\(name)/\(f).png"))
@@ -69,5 +69,27 @@ final class SiteTests: XCTestCase {
     let (status, output) = try runSite()
     XCTAssertNotEqual(status, 0)
     XCTAssert(output.contains("wrote the figure 'orphan'") && output.contains("does not show"), output)
+  }
+
+  func testNumbersComeFromTheRunAndMistakesAreBoxed() throws {
+    try makeLesson(
+      "03-third",
+      readme: "# Lesson 3: numbers\n\nIt reached 70.0<!--=test_accuracy:p1-->% in 3<!--=epochs--> epochs.\n\n> **Common mistake:** wrong.\n",
+      figures: [], numbers: ", \"test_accuracy\": 0.7154, \"epochs\": 3")
+    let (status, output) = try runSite()
+    if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
+    XCTAssertEqual(status, 0, output)
+    let page = try String(contentsOfFile: "\(root!)/output/site/03-third.html", encoding: .utf8)
+    XCTAssert(page.contains("It reached 71.5% in 3 epochs."), page)
+    XCTAssertFalse(page.contains("<!--="), "markers are removed")
+    XCTAssert(output.contains("writes 70.0 for test_accuracy; this run gave 71.5"), output)
+    XCTAssert(page.contains("<blockquote class=\"mistake\">"), page)
+  }
+
+  func testAMarkerWhoseKeyTheRunDidNotWriteFailsTheBuild() throws {
+    try makeLesson("03-third", readme: "# Lesson 3\n\nIt reached 70.0<!--=test_acuracy:p1-->%.\n", figures: [], numbers: ", \"test_accuracy\": 0.7")
+    let (status, output) = try runSite()
+    XCTAssertNotEqual(status, 0)
+    XCTAssert(output.contains("03-third/README.md: summary.json has no 'test_acuracy'"), output)
   }
 }

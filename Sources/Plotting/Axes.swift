@@ -69,12 +69,19 @@ protocol PlotItem: AnyObject {
   func draw(_ frame: AxesFrame)
   /// Pixel positions of what it drew, for placing the legend where it hides least.
   func footprint(_ frame: AxesFrame) -> [Point]
+  /// What covering one footprint point costs: 1 for a sample of a line or a bar, more for what the eye reads
+  /// one by one (a scatter point is a datum of its own; an annotation is text).
+  var footprintWeight: Double { get }
+  /// How far around each footprint point the item's ink reaches (a marker's radius), in pixels.
+  var footprintMargin: Double { get }
 }
 
 extension PlotItem {
   var isSticky: Bool { false }
   var legendEntries: [LegendEntry] { [] }
   func footprint(_ frame: AxesFrame) -> [Point] { [] }
+  var footprintWeight: Double { 1 }
+  var footprintMargin: Double { 0 }
 }
 
 /// One plot area with its axes, ticks, labels, legend and the items drawn in it.
@@ -402,14 +409,20 @@ public final class Axes: Panel {
     var box = rect(legend)
     chosenLegend = legend
     if legend == .best {
-      let points = items.flatMap { $0.footprint(f) }
+      // The spot that hides least: every item's footprint, weighted (a scatter point or an annotation costs
+      // more than a sample of a line), each point grown by the ink around it; ties go to the earlier spot.
+      let footprints = items.map { (points: $0.footprint(f), weight: $0.footprintWeight, margin: $0.footprintMargin) }
       let candidates: [LegendPlacement] = [.upperRight, .upperLeft, .lowerLeft, .lowerRight, .centerRight, .centerLeft, .lowerCenter, .upperCenter]
-      var bestCount = Int.max
+      var bestCost = Double.infinity
       for c in candidates {
         let r = rect(c)
-        let count = points.reduce(0) { $0 + (r.contains($1) ? 1 : 0) }
-        if count < bestCount {
-          bestCount = count
+        var cost = 0.0
+        for fp in footprints {
+          let grown = Rect(x: r.minX - fp.margin, y: r.minY - fp.margin, width: r.width + 2 * fp.margin, height: r.height + 2 * fp.margin)
+          cost += fp.weight * Double(fp.points.reduce(0) { $0 + (grown.contains($1) ? 1 : 0) })
+        }
+        if cost < bestCost {
+          bestCost = cost
           box = r
           chosenLegend = c
         }

@@ -201,6 +201,9 @@ final class ScatterItem: PlotItem {
     }
   }
   func footprint(_ f: AxesFrame) -> [Point] { kept.map { f.point(x[$0], y[$0]) } }
+  /// A hidden scatter point is a hidden datum: it weighs as much as a stretch of line.
+  var footprintWeight: Double { 8 }
+  var footprintMargin: Double { (sizes.max() ?? 6) / 2 + 1 }
 }
 
 // MARK: - Reference lines, text and arrows
@@ -224,6 +227,11 @@ final class ReferenceLineItem: PlotItem {
   var xBounds: ClosedRange<Double>? { vertical ? value...value : nil }
   var yBounds: ClosedRange<Double>? { vertical ? nil : value...value }
   var legendEntries: [LegendEntry] { label.map { [LegendEntry(label: $0, swatch: .line(color, width: width, dash: dash, marker: .none))] } ?? [] }
+  func footprint(_ f: AxesFrame) -> [Point] {
+    stride(from: 0.0, through: 1.0, by: 0.02).map { t in
+      vertical ? Point(f.x(value), f.plot.minY + t * f.plot.height) : Point(f.plot.minX + t * f.plot.width, f.y(value))
+    }
+  }
   func draw(_ f: AxesFrame) {
     if vertical {
       let px = f.x(value)
@@ -256,6 +264,23 @@ final class TextItem: PlotItem {
   }
   var xBounds: ClosedRange<Double>? { nil }
   var yBounds: ClosedRange<Double>? { nil }
+  /// Points over the text's box (and along its arrow): a legend must not cover an annotation.
+  func footprint(_ f: AxesFrame) -> [Point] {
+    let w = f.canvas.measure(text, size: size).width, h = size * 1.2
+    let at = f.point(arrowFrom?.x ?? x, arrowFrom?.y ?? y)
+    let (ax, ay): (Double, Double) = arrowFrom != nil ? (0.5, 0.5) : (
+      anchor == .left ? 0 : anchor == .center ? 0.5 : 1, baseline == .top ? 0 : baseline == .middle ? 0.5 : 1)
+    var out: [Point] = []
+    for i in 0...8 {
+      for j in 0...2 { out.append(Point(at.x - ax * w + w * Double(i) / 8, at.y - ay * h + h * Double(j) / 2)) }
+    }
+    if let from = arrowFrom {
+      let s = f.point(from.x, from.y), tip = f.point(x, y)
+      for k in 0...10 { out.append(Point(s.x + (tip.x - s.x) * Double(k) / 10, s.y + (tip.y - s.y) * Double(k) / 10)) }
+    }
+    return out
+  }
+  var footprintWeight: Double { 8 }
   func draw(_ f: AxesFrame) {
     if let from = arrowFrom {
       // The text sits at `from`; the arrow points at (x, y).

@@ -17,4 +17,27 @@ final class LegendTests: XCTestCase {
     let placement = try XCTUnwrap(ax.chosenLegend)
     XCTAssert([.upperLeft, .lowerRight, .centerLeft, .centerRight, .upperCenter, .lowerCenter].contains(placement), "\(placement)")
   }
+
+  func testBestPlacementWouldRatherCoverSomeLineThanALonePoint() throws {
+    // A line from the lower left to the upper right, and one outlier alone in the upper left: covering the
+    // outlier hides a datum, so the legend takes the lower right, where only the line's end passes.
+    let fig = Figure(width: 400, height: 300)
+    fig.printsWarnings = false
+    let ax = fig.axes
+    ax.line([0, 10], [0, 10], label: "fit")
+    ax.scatter([0.3, 5, 6, 9.7], [9.7, 5, 6, 9.7], label: "data")
+    _ = try fig.pngData()
+    XCTAssertEqual(ax.chosenLegend, .lowerRight)
+  }
+
+  func testBestPlacementAvoidsAnnotations() throws {
+    let fig = Figure(width: 400, height: 300)
+    fig.printsWarnings = false
+    let ax = fig.axes
+    ax.yLimits = 0...10
+    ax.line([0, 10], [1, 1], label: "flat")
+    ax.text("a note in the corner", x: 9.5, y: 9.5, anchor: .right, baseline: .top)
+    _ = try fig.pngData()
+    XCTAssertNotEqual(ax.chosenLegend, .upperRight)
+  }
 }

@@ -35,7 +35,8 @@ public final class Lesson {
   public init(name: String, options: LessonOptions) throws {
     self.name = name
     self.options = options
-    folder = options.out ?? "output/\(name)"
+    // A quick run has its own default folder, so it never replaces the full run's figures that the course uses.
+    folder = options.out ?? (options.quick ? "output/quick/\(name)" : "output/\(name)")
     let probe = folder + "/.write-test-\(getpid())"
     do {
       try writeAtomically(Data(), to: probe)

@@ -23,6 +23,14 @@ final class LessonTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(s["xor_final_loss"] as? Double), log(2), accuracy: 0.05, "a single neuron cannot learn XOR")
     XCTAssertEqual(s["parameters"] as? Int, 3)
     XCTAssertEqual((s["w"] as? [Double])?.count, 2)
+    // The gradient derived in the text, (ŷ − y)x, trains the neuron to autograd's weights.
+    XCTAssertLessThan(try XCTUnwrap(s["by_hand_max_difference"] as? Double), 1e-5)
+    // The common mistakes: the flipped sign climbs, the extra σ′(z) ends higher than the right gradient.
+    XCTAssertGreaterThan(try XCTUnwrap(s["wrong_sign_final_loss"] as? Double), 2 * (try XCTUnwrap(s["wrong_sign_first_loss"] as? Double)))
+    XCTAssertGreaterThan(try XCTUnwrap(s["extra_factor_final_loss"] as? Double), try XCTUnwrap(s["blobs_final_loss"] as? Double))
+    // On XOR the neuron gives up: ŷ ≈ 0.5 at every point.
+    XCTAssertGreaterThan(try XCTUnwrap(s["xor_output_min"] as? Double), 0.4)
+    XCTAssertLessThan(try XCTUnwrap(s["xor_output_max"] as? Double), 0.6)
     try run.checkBaseline("blobs-before-after")
     try run.checkBaseline("neuron-diagram")
   }

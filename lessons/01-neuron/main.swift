@@ -45,6 +45,16 @@ struct NeuronLesson: ParsableCommand {
     let history = try trainer.fit(neuron, x: blobs.x, y: blobs.targets)
     let after = (w: dense.weight.data, b: dense.bias.data[0])
 
+    // MARK: The same training by hand, with the gradient derived in the text, and with two mistakes
+    lesson.say("The same training with the gradient written by hand: right, with an extra σ′(z), with the sign flipped")
+    let right = descend(blobs, from: before, lr: lr, epochs: epochs) { yHat, y in yHat - y }
+    let extraFactor = descend(blobs, from: before, lr: lr, epochs: epochs) { yHat, y in yHat * (1 - yHat) * (yHat - y) }
+    let wrongSign = descend(blobs, from: before, lr: lr, epochs: epochs) { yHat, y in y - yHat }
+    let byHandDifference = zip(right.w + [right.b], after.w + [after.b]).map { Swift.abs($0 - $1) }.max()!
+    lesson.say(String(format: "  by hand, (ŷ − y)x:       loss %.4f (autograd's weights to within %.1e)", right.losses.last!, byHandDifference))
+    lesson.say(String(format: "  with an extra σ′(z):     loss %.4f", extraFactor.losses.last!))
+    lesson.say(String(format: "  sign flipped, (y − ŷ)x:  loss %.4f, rising from %.4f", wrongSign.losses.last!, wrongSign.losses[0]))
+
     // MARK: The same neuron on XOR
     let xor = try Toy2D.xor(copies: options.quick ? 10 : 25, noise: 0.2, seed: lesson.seed(4))
     var rng2 = SeededGenerator(seed: lesson.seed(5))
@@ -75,47 +85,104 @@ struct NeuronLesson: ParsableCommand {
     }
     try lesson.save(fig, as: "blobs-before-after")
 
-    let lossFig = Figure(width: 700, height: 420)
+    let lossFig = Figure(width: 760, height: 440)
     let la = lossFig.axes
-    la.title = String(format: "Binary cross-entropy while training (final accuracy %.0f%%)", 100 * (history.trainAccuracy.last! ?? 0))
+    la.title = "Binary cross-entropy while training, with the right gradient and two wrong ones"
     la.xLabel = "epoch"
-    la.yLabel = "loss"
-    la.line((1...history.epochs).map(Double.init), history.trainLoss, label: "training loss")
-    la.legend = .none
+    la.yLabel = "loss (log scale)"
+    la.yScale = .log
+    let epochAxis = (1...history.epochs).map(Double.init)
+    la.line(epochAxis, history.trainLoss, label: "right: ∂L/∂w = (ŷ − y)x (autograd and by hand)", color: Palette.color(0), width: 2.5)
+    la.line(epochAxis, extraFactor.losses, label: "extra factor: σ′(z)(ŷ − y)x", color: Palette.color(1), dash: .dashed)
+    la.line(epochAxis, wrongSign.losses, label: "wrong sign: (y − ŷ)x", color: Palette.color(3), dash: .dotted)
+    la.legend = .centerRight
     try lesson.save(lossFig, as: "blobs-loss")
 
-    let xfig = Figure(width: 1000, height: 460, columns: 2, title: "The same neuron on XOR: no line separates the classes")
+    // The XOR neuron's output on its own points: where it ends up for every input.
+    let xd = xorNeuron.layers[0] as! Dense
+    let xorOutput: [Double] = try Tensor.withoutGrad { try Lesson.sigmoidOutput(xorNeuron)(xor.x) }.map { Double($0) }
+    let xorWeightNorm = Double(xd.weight.data.map { $0 * $0 }.reduce(Float(0), +).squareRoot())
+    let xfig = Figure(width: 1300, height: 450, columns: 3, title: "The same neuron on XOR: no line separates the classes, so it answers ŷ ≈ 0.5 everywhere")
     let xa = xfig.axes(0, 0)
-    xa.title = "the best line it finds"
+    xa.title = String(format: "P(class 1) is ≈ 0.5 everywhere (‖w‖ = %.2f)", xorWeightNorm)
     xa.xLabel = "x₁"
     xa.yLabel = "x₂"
-    try Lesson.drawDecision(xa, data: xor, probability: Lesson.sigmoidOutput(xorNeuron))
-    let xd = xorNeuron.layers[0] as! Dense
     let (xr, yr) = Lesson.extent(of: xor)
+    xa.decisionRegions(try regions(xorNeuron, xor), rows: 100, columns: 100, x: xr, y: yr)
     let xl = boundary(w: xd.weight.data, b: xd.bias.data[0], x: xr, y: yr)
-    xa.line(xl.0, xl.1, color: .ink, width: 2)
+    xa.line(xl.0, xl.1, label: "w·x + b = 0 (arbitrary)", color: .ink, width: 1.5, dash: .dashed)
+    xa.scatter(xor.xs, xor.ys, classes: xor.labels, size: 6)
     xa.xLimits = xr
     xa.yLimits = yr
-    let xb = xfig.axes(0, 1)
-    xb.title = "its loss stalls near ln 2"
+    xa.equalAspect = true
+    let xm = xfig.axes(0, 1)
+    xm.title = "ŷ for each training point"
+    xm.xLabel = "the neuron's output ŷ = P(class 1)"
+    xm.yLabel = "true class (spread out)"
+    var jitter = SeededGenerator(seed: lesson.seed(7))
+    xm.scatter(xorOutput, xor.labels.map { Double($0) + 0.3 * Double(jitter.uniform() - 0.5) }, classes: xor.labels, classNames: ["class 0", "class 1"], size: 6)
+    xm.verticalLine(at: 0.5, label: "ŷ = 0.5")
+    xm.xLimits = 0...1
+    xm.yLimits = -0.6...1.6
+    xm.legend = .lowerLeft
+    let xb = xfig.axes(0, 2)
+    xb.title = "its loss stalls at ln 2"
     xb.xLabel = "epoch"
     xb.yLabel = "binary cross-entropy"
     xb.line((1...xorHistory.epochs).map(Double.init), xorHistory.trainLoss, label: "XOR loss")
-    xb.horizontalLine(at: log(2), label: "ln 2 = 0.693 (guessing)")
+    xb.horizontalLine(at: log(2), label: "ln 2 ≈ 0.693: ŷ = 0.5 for all")
     try lesson.save(xfig, as: "xor")
 
     lesson.summary = [
+      "blobs_first_loss": .number(history.trainLoss.first!),
       "blobs_final_loss": .number(history.trainLoss.last!),
       "blobs_accuracy": .number(history.trainAccuracy.last! ?? 0),
       "w": .numbers(after.w),
       "b": .number(Double(after.b)),
+      "by_hand_max_difference": .number(Double(byHandDifference)),
+      "extra_factor_final_loss": .number(extraFactor.losses.last!),
+      "wrong_sign_first_loss": .number(wrongSign.losses.first!),
+      "wrong_sign_final_loss": .number(wrongSign.losses.last!),
       "xor_final_loss": .number(xorHistory.trainLoss.last!),
       "xor_accuracy": .number(xorHistory.trainAccuracy.last! ?? 0),
+      "xor_weight_norm": .number(xorWeightNorm),
+      "xor_bias": .number(Double(xd.bias.data[0])),
+      "xor_output_min": .number(xorOutput.min()!),
+      "xor_output_max": .number(xorOutput.max()!),
       "parameters": .number(Double(neuron.parameterCount)),
       "epochs": .number(Double(epochs)),
+      "points": .number(Double(count)),
+      "learning_rate": .number(Double(lr)),
       "train_seconds": .number(history.epochSeconds.reduce(0, +) + xorHistory.epochSeconds.reduce(0, +)),
     ]
     try lesson.finish()
+  }
+
+  /// Full-batch gradient descent on one neuron with the gradient written by hand. `dLdz(ŷ, y)` is one point's
+  /// ∂L/∂z; then ∂L/∂wⱼ = mean of dLdz · xⱼ and ∂L/∂b = mean of dLdz. Returns the final weights and the
+  /// binary cross-entropy before each step (as the trainer reports it).
+  func descend(_ data: PointSet, from start: (w: [Float], b: Float), lr: Float, epochs: Int, dLdz: (Float, Float) -> Float) -> (w: [Float], b: Float, losses: [Double]) {
+    let x1 = data.xs.map(Float.init), x2 = data.ys.map(Float.init), y = data.labels.map(Float.init)
+    let n = Float(y.count)
+    var w = start.w, b = start.b, losses: [Double] = []
+    for _ in 0..<epochs {
+      var gw1: Float = 0, gw2: Float = 0, gb: Float = 0, loss: Double = 0
+      for i in y.indices {
+        let z = w[0] * x1[i] + w[1] * x2[i] + b
+        let yHat = 1 / (1 + exp(-z))
+        // −(y log ŷ + (1 − y) log(1 − ŷ)), written so that it never takes log(0).
+        loss += Double(Swift.max(z, 0) - z * y[i] + log1p(exp(-Swift.abs(z))))
+        let g = dLdz(yHat, y[i])
+        gw1 += g * x1[i]
+        gw2 += g * x2[i]
+        gb += g
+      }
+      losses.append(loss / Double(n))
+      w[0] -= lr * gw1 / n
+      w[1] -= lr * gw2 / n
+      b -= lr * gb / n
+    }
+    return (w, b, losses)
   }
 
   /// P(class 1) over the blobs' extent.

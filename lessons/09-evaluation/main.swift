@@ -116,7 +116,7 @@ struct EvaluationLesson: ParsableCommand {
     let cm = Figure(width: 980, height: 430, columns: 2, title: "Confusion matrices on the \(labels.count) test tumours (rows: truth; positive = malignant)")
     for (k, (c, t)) in [(atHalf, 0.5), (atT, threshold)].enumerated() {
       let ax = cm.axes(0, k)
-      ax.title = String(format: "threshold %.2f: %d missed, %d false alarms", t, c.falseNegatives, c.falsePositives)
+      ax.title = String(format: "threshold %.2f: ", t) + plural(c.falseNegatives, "missed tumour") + ", " + plural(c.falsePositives, "false alarm")
       ax.xLabel = "predicted"
       ax.yLabel = "true"
       ax.matrix(c.matrix.map { $0.map(Double.init) }, rowLabels: names, columnLabels: names, range: 0...Double(max(1, labels.count - count(testIdx))))
@@ -136,7 +136,7 @@ struct EvaluationLesson: ParsableCommand {
     let sweeps = fine.map { BinaryConfusion(scores: scores, labels: labels, threshold: $0) }
     // Precision is undefined where nothing is called positive: its line stops there.
     let defined = fine.indices.filter { !sweeps[$0].precision.isNaN }
-    metricAxes.title = "test metrics against the threshold"
+    metricAxes.title = "test metrics against the threshold (y axis from 0.5)"
     metricAxes.xLabel = "threshold"
     metricAxes.yLabel = "value"
     metricAxes.line(defined.map { fine[$0] }, defined.map { sweeps[$0].precision }, label: "precision", color: Palette.color(0))
@@ -144,7 +144,7 @@ struct EvaluationLesson: ParsableCommand {
     metricAxes.line(defined.map { fine[$0] }, defined.map { sweeps[$0].f1 }, label: "F1", color: Palette.color(2), dash: .dashed)
     metricAxes.line(fine, sweeps.map(\.specificity), label: "specificity", color: Palette.color(3), dash: .dotted)
     metricAxes.verticalLine(at: threshold, color: .ink)
-    metricAxes.yLimits = 0...1.02
+    metricAxes.yLimits = 0.5...1.01
     metricAxes.legend = .lowerCenter
     try lesson.save(sweep, as: "threshold-sweep")
 
@@ -152,6 +152,10 @@ struct EvaluationLesson: ParsableCommand {
     let (fpr, tpr) = curve.roc
     let (precisions, recalls) = curve.precisionRecall
     let prevalence = Double(curve.positives) / Double(labels.count)
+    // For comparison, one raw measurement as the score: any number that ranks the tumours has an ROC curve.
+    let singleFeature = 1, singleName = BreastCancer.featureNames[singleFeature]
+    let singleCurve = ThresholdCurve(scores: testIdx.map { table.features[$0 * d + singleFeature] }, labels: labels)
+    let (singlePrecisions, singleRecalls) = singleCurve.precisionRecall
     let rp = Figure(width: 1050, height: 480, columns: 2, title: "Every threshold at once, on the test set")
     let roc = rp.axes(0, 0), pr = rp.axes(0, 1)
     roc.title = String(format: "ROC curve: AUC = %.3f", auc)
@@ -159,6 +163,7 @@ struct EvaluationLesson: ParsableCommand {
     roc.yLabel = "true-positive rate (recall)"
     roc.line([0, 1], [0, 1], label: "chance (AUC 0.5)", color: .mutedInk, width: 1.2, dash: .dashed)
     roc.line(fpr, tpr, label: "the network", color: Palette.color(0))
+    roc.line(singleCurve.roc.fpr, singleCurve.roc.tpr, label: String(format: "%@ alone: AUC %.3f", singleName, singleCurve.auc), color: Palette.color(2), dash: .dashDot)
     roc.scatter([atT.falsePositiveRate], [atT.recall], label: String(format: "threshold %.2f", threshold), color: Palette.color(1), size: 10)
     roc.xLimits = -0.02...1.02
     roc.yLimits = -0.02...1.02
@@ -168,13 +173,12 @@ struct EvaluationLesson: ParsableCommand {
     pr.yLabel = "precision"
     pr.horizontalLine(at: prevalence, label: String(format: "chance: share malignant %.2f", prevalence))
     // The curve as the steps that average precision sums: precision held from one recall to the next.
-    var stepR = [0.0], stepP = [precisions.first ?? 1]
-    for k in recalls.indices { stepR += [recalls[k], recalls[k]]; stepP += [stepP.last!, precisions[k]] }
-    pr.line(stepR, stepP, label: "the network", color: Palette.color(0))
+    pr.line(steps(recalls, precisions).x, steps(recalls, precisions).y, label: "the network", color: Palette.color(0))
+    pr.line(steps(singleRecalls, singlePrecisions).x, steps(singleRecalls, singlePrecisions).y, label: String(format: "%@ alone: AP %.3f", singleName, singleCurve.averagePrecision), color: Palette.color(2), dash: .dashDot)
     pr.scatter([atT.recall], [atT.precision], label: String(format: "threshold %.2f", threshold), color: Palette.color(1), size: 10)
     pr.xLimits = -0.02...1.02
     pr.yLimits = 0...1.02
-    pr.legend = .lowerLeft
+    pr.legend = .lowerRight
     try lesson.save(rp, as: "roc-pr")
 
     // MARK: The accuracy paradox: the test set with malignant tumours made rare
@@ -196,6 +200,11 @@ struct EvaluationLesson: ParsableCommand {
       BarSeries("always say benign", values: [always.accuracy, always.recall, always.f1], color: Palette.color(1)),
       BarSeries(String(format: "the network (threshold %.2f)", threshold), values: [network.accuracy, network.recall, network.f1], color: Palette.color(0)),
     ])
+    for (k, values) in [[always.accuracy, always.recall, always.f1], [network.accuracy, network.recall, network.f1]].enumerated() {
+      for (i, v) in values.enumerated() {
+        paradox.axes.text(String(format: "%.3f", v), x: Double(i) - 0.2 + 0.4 * Double(k), y: v + 0.015, size: 11, anchor: .center, baseline: .bottom)
+      }
+    }
     paradox.axes.horizontalLine(at: 1 - share, label: String(format: "share benign: %.3f", 1 - share))
     paradox.axes.yLimits = 0...1.15
     paradox.axes.legend = .upperRight
@@ -212,9 +221,12 @@ struct EvaluationLesson: ParsableCommand {
     rel.yLabel = "fraction actually malignant"
     rel.line([0, 1], [0, 1], label: "perfectly calibrated", color: .mutedInk, width: 1.2, dash: .dashed)
     rel.line(filled.map(\.meanPrediction), filled.map(\.fractionPositive), label: "the network", color: Palette.color(0), marker: .circle, markerSize: 5)
-    for b in filled { rel.text("\(b.count)", x: b.meanPrediction + 0.015, y: b.fractionPositive - 0.015, size: 10, color: .mutedInk, baseline: .top) }
-    rel.xLimits = -0.02...1.02
-    rel.yLimits = -0.02...1.02
+    for b in filled {
+      let below = b.fractionPositive > 0.5
+      rel.text("\(b.count)", x: b.meanPrediction, y: b.fractionPositive + (below ? -0.035 : 0.035), size: 10.5, color: .mutedInk, anchor: .center, baseline: below ? .top : .bottom)
+    }
+    rel.xLimits = -0.04...1.04
+    rel.yLimits = -0.1...1.1
     rel.legend = .upperLeft
     hist.title = "predicted probabilities by true class"
     hist.xLabel = "predicted probability of malignant"
@@ -249,7 +261,6 @@ struct EvaluationLesson: ParsableCommand {
     dm.xLabel = "predicted"
     dm.yLabel = "true"
     dm.matrix(digitConfusion.counts.map { $0.map(Double.init) }, rowLabels: classNames, columnLabels: classNames)
-    db.title = "per-class precision, recall and F1"
     db.xLabel = "digit"
     db.bars(categories: classNames, series: [
       BarSeries("precision", values: digitConfusion.precision.map { $0.isNaN ? 0 : $0 }, color: Palette.color(0)),
@@ -257,7 +268,9 @@ struct EvaluationLesson: ParsableCommand {
       BarSeries("F1", values: digitConfusion.f1.map { $0.isNaN ? 0 : $0 }, color: Palette.color(2)),
     ])
     let lowestF1 = digitConfusion.f1.map { $0.isNaN ? 0 : $0 }.min() ?? 0
-    db.yLimits = Swift.max(0, floor((lowestF1 - 0.1) * 10) / 10)...1.06
+    let floorValue = Swift.max(0, floor((lowestF1 - 0.1) * 10) / 10)
+    db.yLimits = floorValue...(1 + (1 - floorValue) * 0.45)
+    db.title = floorValue > 0 ? String(format: "per-class precision, recall and F1 (y axis from %.1f)", floorValue) : "per-class precision, recall and F1"
     db.legend = .upperCenter
     try lesson.save(dig, as: "digits-per-class")
 
@@ -272,6 +285,7 @@ struct EvaluationLesson: ParsableCommand {
     lesson.summary = [
       "auc": .number(auc),
       "auc_pairwise": .number(Metrics.pairwiseAUC(scores: scores, labels: labels)),
+      "single_feature": .object(["name": .text(singleName), "auc": .number(singleCurve.auc), "average_precision": .number(singleCurve.averagePrecision)]),
       "average_precision": .number(ap),
       "threshold": .number(threshold),
       "precision": .number(atT.precision),
@@ -289,11 +303,14 @@ struct EvaluationLesson: ParsableCommand {
       "test_cost": .number(atT.cost(falseNegativeCost: costRatio, falsePositiveCost: 1)),
       "test_cost_at_half": .number(atHalf.cost(falseNegativeCost: costRatio, falsePositiveCost: 1)),
       "prevalence": .number(prevalence),
+      "max_benign_score": .number(zip(scores, labels).filter { $0.1 == 0 }.map(\.0).max() ?? .nan),
       "split": .object(["train": .number(Double(trainIdx.count)), "validation": .number(Double(validIdx.count)), "test": .number(Double(testIdx.count)), "test_malignant": .number(Double(curve.positives)), "test_benign": .number(Double(curve.negatives))]),
       "paradox": .object([
         "benign": .number(Double(benignTest.count)), "malignant": .number(Double(kept.count)), "malignant_share": .number(share),
         "always_benign_accuracy": .number(always.accuracy), "always_benign_recall": .number(always.recall), "always_benign_f1": .number(always.f1),
         "network_accuracy": .number(network.accuracy), "network_recall": .number(network.recall), "network_f1": .number(network.f1),
+        "network_precision": .number(network.precision),
+        "network_f1_wrong_accuracy_recall": .number(2 * network.accuracy * network.recall / (network.accuracy + network.recall)),
       ]),
       "calibration": .object([
         "ece": .number(ece),
@@ -316,6 +333,20 @@ struct EvaluationLesson: ParsableCommand {
     ]
     try lesson.finish()
   }
+
+  /// The precision-recall curve as the steps average precision sums: precision Pₖ held over the recall
+  /// interval (Rₖ₋₁, Rₖ], so the area under the drawn line is the average precision.
+  func steps(_ recalls: [Double], _ precisions: [Double]) -> (x: [Double], y: [Double]) {
+    var x: [Double] = [], y: [Double] = [], previous = 0.0
+    for k in recalls.indices {
+      x += [previous, recalls[k]]
+      y += [precisions[k], precisions[k]]
+      previous = recalls[k]
+    }
+    return (x, y)
+  }
+
+  func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
   /// A split of `labels`' indices in the proportions `fractions`, class by class (each class shuffled by
   /// `seed` and dealt out), so each part keeps the share of positives; each part sorted.

@@ -1,4 +1,5 @@
-// make site: the course as HTML pages, one per lesson, with its figures and its maths as MathML.
+// make site: the course as HTML pages, one per lesson, with its figures, the code that draws them and its maths
+// as MathML; an index; the playground.
 import ArgumentParser
 import Foundation
 import Support
@@ -7,7 +8,13 @@ import Support
 struct Site: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "site",
-    abstract: "Render each lesson's README.md into output/site/<lesson>.html with its figures, and an index of the lessons.")
+    abstract: "Render each lesson's README.md into output/site/<lesson>.html with its figures, and an index of the lessons.",
+    discussion: """
+      Every page is built from a full run's output (output/<lesson>/): its figures, the numbers its text quotes
+      (markers like 71.5<!--=test_accuracy:p1--> are filled from summary.json), and the lines of main.swift that
+      draw each figure (regions marked '// figure: name' ... '// end figure'). Output of a --quick run is refused.
+      Nothing is written unless every page builds, so a failed build leaves the previous site as it was.
+      """)
 
   @Option(name: .long, help: ArgumentHelp("Folder of the lessons' sources.", valueName: "dir"))
   var lessons = "lessons"
@@ -25,25 +32,29 @@ struct Site: ParsableCommand {
     let names = try FileManager.default.contentsOfDirectory(atPath: lessons)
       .filter { $0.range(of: #"^\d\d-[a-z0-9-]+$"#, options: .regularExpression) != nil }
       .sorted()
-    guard !names.isEmpty else { throw ValidationError("no lessons found in \(lessons)/ (folders named NN-name)") }
+    guard !names.isEmpty else { throw SiteError("no lessons found in \(lessons)/ (folders named NN-name)") }
     var pages: [LessonPage] = []
     for name in names { pages.append(try LessonPage.read(name: name, lessons: lessons, output: output)) }
+    // Everything is rendered before anything is written.
+    var files: [(path: String, data: Data)] = []
     for (i, page) in pages.enumerated() {
-      let html = try page.html(pandoc: pandoc, previous: i > 0 ? pages[i - 1] : nil, next: i + 1 < pages.count ? pages[i + 1] : nil)
-      try writeAtomically(Data(html.utf8), to: "\(site)/\(page.name).html")
+      let html = try page.html(pandoc: pandoc, all: pages, previous: i > 0 ? pages[i - 1] : nil, next: i + 1 < pages.count ? pages[i + 1] : nil)
+      files.append(("\(site)/\(page.name).html", Data(html.utf8)))
+      files.append(("\(site)/source/\(page.name).html", Data(page.sourcePage(all: pages).utf8)))
       for figure in page.figures {
         for ext in ["svg", "png"] {
           let source = "\(output)/\(page.name)/\(figure).\(ext)"
           guard let data = FileManager.default.contents(atPath: source) else {
-            throw ValidationError("\(source) is missing: run the lesson again (make lessons)")
+            throw SiteError("\(source) is missing: run the lesson again (make lessons)")
           }
-          try writeAtomically(data, to: "\(site)/figures/\(page.name)/\(figure).\(ext)")
+          files.append(("\(site)/figures/\(page.name)/\(figure).\(ext)", data))
         }
       }
-      print("site: \(page.name).html (\(page.figures.count) figures)")
     }
-    try writeAtomically(Data(index(pages).utf8), to: "\(site)/index.html")
-    try writeAtomically(Data(Template.css.utf8), to: "\(site)/style.css")
+    files.append(("\(site)/index.html", Data(index(pages).utf8)))
+    files.append(("\(site)/style.css", Data(Template.css.utf8)))
+    for (path, data) in files { try writeAtomically(data, to: path) }
+    for page in pages { print("site: \(page.name).html (\(page.figures.count) figures)") }
     print("site: index.html with \(pages.count) lessons in \(site)/")
   }
 
@@ -52,23 +63,25 @@ struct Site: ParsableCommand {
       """
       <li class="lesson-card"><a href="\(p.name).html">
         <img src="figures/\(p.name)/\(p.figures.first ?? "").png" alt="" loading="lazy">
-        <span class="number">Lesson \(Int(p.name.prefix(2)) ?? 0)</span>
+        <span class="number">Lesson \(p.number)</span>
         <span class="title">\(escape(p.shortTitle))</span>
         <span class="summary">\(escape(p.summary))</span>
       </a></li>
       """
     }.joined(separator: "\n")
-    return Template.page(title: "NeuralLessons", body: """
+    return Template.page(title: nil, root: "", body: """
+      <main class="index">
       <header class="site"><h1>NeuralLessons</h1>
       <p class="lede">How neural networks work, learned by running them: every figure below was drawn by a small Swift program that trained something real.</p></header>
       <ol class="lessons">
       \(items)
       </ol>
+      </main>
       """)
   }
 }
 
-/// One lesson's page: its README and the figures its program wrote.
+/// One lesson's page: its README, the figures its program wrote, the code that drew them, its run's numbers.
 struct LessonPage {
   let name: String
   let title: String
@@ -81,25 +94,47 @@ struct LessonPage {
   let figures: [String]
   /// The run's summary.json, parsed: the numbers the text quotes come from here.
   let numbers: Any
+  /// How the figures were made: seed and the date summary.json was written.
+  let seed: String
+  let date: String
+  /// The program, and the regions of it that draw each figure.
+  let source: String
+  let regions: [CodeRegion]
+
+  var number: Int { Int(name.prefix(2)) ?? 0 }
 
   static let figurePattern = try! NSRegularExpression(pattern: #"!\[([^\]]*)\]\(([A-Za-z0-9_-]+)\.svg\)"#)
+  /// A cross-reference to a figure in the text: `@fig:loss-curve` becomes "Figure 3", linked.
+  static let referencePattern = try! NSRegularExpression(pattern: #"@fig:([A-Za-z0-9_-]+)"#)
 
   /// Reads the README and checks it against the figures the lesson wrote (summary.json's "figures").
   static func read(name: String, lessons: String, output: String) throws -> LessonPage {
     let readmePath = "\(lessons)/\(name)/README.md"
     guard let markdown = try? String(contentsOfFile: readmePath, encoding: .utf8) else {
-      throw ValidationError("\(readmePath) is missing: every lesson needs its text")
+      throw SiteError("\(readmePath) is missing: every lesson needs its text")
     }
     let summaryPath = "\(output)/\(name)/summary.json"
     guard let data = FileManager.default.contents(atPath: summaryPath),
       let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let written = json["figures"] as? [String]
-    else { throw ValidationError("\(summaryPath) is missing or has no figure list: run the lesson first (make lessons)") }
+    else { throw SiteError("\(summaryPath) is missing or has no figure list: run the lesson first (make lessons)") }
+    if json["quick"] as? Bool == true {
+      throw SiteError("\(summaryPath) comes from a --quick run, which is not for the course: run the lesson in full (make lessons) and build the site again")
+    }
     let shown = figurePattern.matches(in: markdown, range: NSRange(markdown.startIndex..., in: markdown)).map { String(markdown[Range($0.range(at: 2), in: markdown)!]) }
     if let missing = shown.first(where: { !written.contains($0) }) {
-      throw ValidationError("\(readmePath) shows the figure '\(missing)', which \(name) did not write (it wrote: \(written.joined(separator: ", ")))")
+      throw SiteError("\(readmePath) shows the figure '\(missing)', which \(name) did not write (it wrote: \(written.joined(separator: ", ")))")
     }
     if let unshown = written.first(where: { !shown.contains($0) }) {
-      throw ValidationError("\(name) wrote the figure '\(unshown)', which \(readmePath) does not show: add ![caption](\(unshown).svg) to the text or stop writing it")
+      throw SiteError("\(name) wrote the figure '\(unshown)', which \(readmePath) does not show: add ![caption](\(unshown).svg) to the text or stop writing it")
+    }
+    let sourcePath = "\(lessons)/\(name)/main.swift"
+    let source = (try? String(contentsOfFile: sourcePath, encoding: .utf8)) ?? ""
+    let regions: [CodeRegion]
+    do { regions = try CodeRegion.regions(in: source, file: sourcePath) } catch let e as RegionError { throw SiteError(e.description) }
+    for region in regions {
+      if let unknown = region.figures.first(where: { !shown.contains($0) }) {
+        throw SiteError("\(sourcePath):\(region.firstLine - 1): the region names the figure '\(unknown)', which the lesson does not show")
+      }
     }
     let lines = markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let title = lines.first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? name
@@ -111,44 +146,118 @@ struct LessonPage {
       .replacingOccurrences(of: "<!--[^>]*-->", with: "", options: .regularExpression)
       .trimmingCharacters(in: CharacterSet(charactersIn: ":;, "))
     if !plain.hasSuffix(".") { plain += "." }
+    let modified = (try? FileManager.default.attributesOfItem(atPath: summaryPath)[.modificationDate] as? Date) ?? nil
+    let day = DateFormatter()
+    day.dateFormat = "yyyy-MM-dd"
+    day.timeZone = TimeZone(identifier: "UTC")
+    let seed = (json["seed"] as? NSNumber).map { "\($0)" } ?? "?"
     return LessonPage(
       name: name, title: title, shortTitle: shortTitle.prefix(1).uppercased() + shortTitle.dropFirst(), summary: plain, markdown: markdown,
-      figures: shown, numbers: json)
+      figures: shown, numbers: json, seed: seed, date: modified.map { day.string(from: $0) } ?? "?", source: source, regions: regions)
   }
 
-  /// The page: the README through pandoc (maths as MathML), figures as SVG with a PNG link, navigation.
-  func html(pandoc: String, previous: LessonPage?, next: LessonPage?) throws -> String {
+  /// The page: the README through pandoc (maths as MathML), figures as SVG with a PNG link and their code,
+  /// a sidebar of all lessons, a table of contents, figure numbers, navigation.
+  func html(pandoc: String, all: [LessonPage], previous: LessonPage?, next: LessonPage?) throws -> String {
     // Numbers the text quotes from the run are filled in from summary.json (SummaryMarkers).
-    let filled: String
+    var text: String
     do {
-      let (text, changes) = try SummaryMarkers.fill(markdown, summary: numbers)
+      let (filled, changes) = try SummaryMarkers.fill(markdown, summary: numbers)
       for c in changes {
         print("site: lessons/\(name)/README.md writes \(c.written) for \(c.key); this run gave \(c.run), which the page shows")
       }
-      filled = text
+      text = filled
     } catch let e as SummaryMarkers.MarkerError {
-      throw ValidationError("lessons/\(name)/README.md: \(e.description)")
+      throw SiteError("lessons/\(name)/README.md: \(e.description)")
     }
-    // Figures become HTML blocks before pandoc sees the text.
-    var text = filled
-    for match in Self.figurePattern.matches(in: filled, range: NSRange(filled.startIndex..., in: filled)).reversed() {
-      let caption = String(filled[Range(match.range(at: 1), in: filled)!])
-      let figure = String(filled[Range(match.range(at: 2), in: filled)!])
-      let block = """
-        <figure id="\(figure)"><a href="figures/\(name)/\(figure).svg"><img src="figures/\(name)/\(figure).svg" alt="\(escape(caption))"></a>
-        <figcaption>\(escape(caption)) <a class="download" href="figures/\(name)/\(figure).png" download>PNG</a></figcaption></figure>
-        """
-      text.replaceSubrange(Range(match.range, in: filled)!, with: block)
+    // Cross-references: @fig:name becomes a link "Figure N".
+    for match in Self.referencePattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+      let figure = String(text[Range(match.range(at: 1), in: text)!])
+      guard let n = figures.firstIndex(of: figure) else {
+        throw SiteError("lessons/\(name)/README.md refers to @fig:\(figure), a figure the page does not show")
+      }
+      text.replaceSubrange(Range(match.range, in: text)!, with: "[Figure \(n + 1)](#\(figure))")
     }
-    // "Common mistake" blockquotes are drawn as boxes.
-    let body = try runPandoc(pandoc, text)
+    // Figures become HTML blocks before pandoc sees the text: numbered, with the code that draws them.
+    // (Pandoc sees a placeholder paragraph, so the code inside is never read as Markdown.)
+    var number = figures.count
+    var blocks: [String: String] = [:]
+    for match in Self.figurePattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+      let caption = String(text[Range(match.range(at: 1), in: text)!])
+      let figure = String(text[Range(match.range(at: 2), in: text)!])
+      let token = "NLFIGUREBLOCK\(number)X"
+      blocks["<p>\(token)</p>"] = figureBlock(figure, number: number, caption: caption)
+      text.replaceSubrange(Range(match.range, in: text)!, with: "\n\n\(token)\n\n")
+      number -= 1
+    }
+    var body = try runPandoc(pandoc, text)
+    for (token, block) in blocks { body = body.replacingOccurrences(of: token, with: block) }
+    body = body
+      // "Common mistake" blockquotes are drawn as boxes; tables scroll sideways on a phone.
       .replacingOccurrences(of: "<blockquote>\n<p><strong>Common mistake", with: "<blockquote class=\"mistake\">\n<p><strong>Common mistake")
-    let nav = """
+      .replacingOccurrences(of: "<table>", with: "<div class=\"table-wrap\"><table>")
+      .replacingOccurrences(of: "</table>", with: "</table></div>")
+    // The table of contents and how the figures were made go right under the title.
+    let provenance = """
+      <p class="provenance">Figures and numbers on this page come from a full run of <code>\(name)</code> (seed \(seed), \(date)); \
+      the code is <a href="source/\(name).html">main.swift</a>.</p>
+      """
+    let toc = tableOfContents(body)
+    if let h1 = body.range(of: "</h1>") {
+      body.insert(contentsOf: "\n" + provenance + "\n" + toc, at: h1.upperBound)
+    } else {
+      body = provenance + toc + body
+    }
+    let pager = """
       <nav class="pager">\(previous.map { "<a rel=\"prev\" href=\"\($0.name).html\">← \(escape($0.title))</a>" } ?? "<span></span>")
-      <a href="index.html">All lessons</a>
       \(next.map { "<a rel=\"next\" href=\"\($0.name).html\">\(escape($0.title)) →</a>" } ?? "<span></span>")</nav>
       """
-    return Template.page(title: title, body: nav + "\n<main class=\"lesson\">\n" + body + "\n</main>\n" + nav)
+    return Template.page(
+      title: title, root: "",
+      body: Template.sidebar(all.map { ($0.name, $0.number, $0.shortTitle) }, current: name, root: "")
+        + "\n<main class=\"lesson\">\n" + body + "\n" + pager + "\n</main>\n")
+  }
+
+  func figureBlock(_ figure: String, number: Int, caption: String) -> String {
+    let mine = regions.filter { $0.figures.contains(figure) }
+    var code = ""
+    if !mine.isEmpty {
+      let snippets = mine.map { r in
+        "<pre><code class=\"language-swift\">\(escape(r.code))</code></pre>\n<p class=\"where\"><a href=\"source/\(name).html#L\(r.firstLine)\">main.swift, lines \(r.firstLine)–\(r.lastLine)</a></p>"
+      }.joined(separator: "\n")
+      code = "\n<details class=\"code\"><summary>The code that draws it</summary>\n\(snippets)\n</details>"
+    }
+    return """
+      <figure id="\(figure)"><a href="figures/\(name)/\(figure).svg"><img src="figures/\(name)/\(figure).svg" alt="\(escape(caption))"></a>
+      <figcaption><span class="figure-number">Figure \(number).</span> \(escape(caption)) <a class="download" href="figures/\(name)/\(figure).png" download>PNG</a></figcaption>\(code)</figure>
+      """
+  }
+
+  /// The h2 headings of the page (pandoc gives them ids) as a list of links.
+  func tableOfContents(_ html: String) -> String {
+    let pattern = try! NSRegularExpression(pattern: #"<h2 id="([^"]+)">(.*?)</h2>"#)
+    let items = pattern.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { m in
+      let id = String(html[Range(m.range(at: 1), in: html)!]), heading = String(html[Range(m.range(at: 2), in: html)!])
+      return "<li><a href=\"#\(id)\">\(heading)</a></li>"
+    }
+    guard !items.isEmpty else { return "" }
+    return "<nav class=\"toc\" aria-label=\"On this page\"><p>On this page</p><ol>\n" + items.joined(separator: "\n") + "\n</ol></nav>\n"
+  }
+
+  /// The whole program, with numbered lines that the figures' code links to.
+  func sourcePage(all: [LessonPage]) -> String {
+    let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+    let numbered = lines.enumerated().map { i, line in "<span id=\"L\(i + 1)\" class=\"line\">\(escape(String(line)))</span>" }
+      .joined(separator: "\n")
+    return Template.page(
+      title: "\(title): main.swift", root: "../",
+      body: Template.sidebar(all.map { ($0.name, $0.number, $0.shortTitle) }, current: name, root: "../") + """
+        <main class="lesson source">
+        <h1>lessons/\(name)/main.swift</h1>
+        <p>The program behind <a href="../\(name).html">\(escape(title))</a>: it trains, prints its progress and writes every figure on the page and summary.json. Run it with <code>swift run -c release \(name) --help</code>.</p>
+        <pre class="numbered"><code class="language-swift">\(numbered)</code></pre>
+        </main>
+        """)
   }
 }
 
@@ -161,7 +270,7 @@ func runPandoc(_ pandoc: String, _ markdown: String) throws -> String {
   p.standardOutput = output
   p.standardError = errors
   do { try p.run() } catch {
-    throw ValidationError("pandoc cannot be started (\(error.localizedDescription)): install it with apt-get install pandoc (make setup does)")
+    throw SiteError("pandoc cannot be started (\(error.localizedDescription)): install it with apt-get install pandoc (make setup does)")
   }
   input.fileHandleForWriting.write(Data(markdown.utf8))
   try input.fileHandleForWriting.close()
@@ -169,12 +278,18 @@ func runPandoc(_ pandoc: String, _ markdown: String) throws -> String {
   let message = errors.fileHandleForReading.readDataToEndOfFile()
   p.waitUntilExit()
   guard p.terminationStatus == 0 else {
-    if p.terminationStatus == 127 { throw ValidationError("pandoc is not installed: apt-get install pandoc (make setup does)") }
-    throw ValidationError("pandoc failed: \(String(decoding: message, as: UTF8.self).split(separator: "\n").first ?? "")")
+    if p.terminationStatus == 127 { throw SiteError("pandoc is not installed: apt-get install pandoc (make setup does)") }
+    throw SiteError("pandoc failed: \(String(decoding: message, as: UTF8.self).split(separator: "\n").first ?? "")")
   }
   return String(decoding: html, as: UTF8.self)
 }
 
 func escape(_ s: String) -> String {
   s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}
+
+/// Why the site was not built: one line saying what is wrong and what to do (no usage text: the flags were fine).
+struct SiteError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
 }

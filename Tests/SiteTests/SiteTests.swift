@@ -13,13 +13,14 @@ final class SiteTests: XCTestCase {
 
   override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
-  func makeLesson(_ name: String, readme: String, figures: [String], numbers: String = "") throws {
+  func makeLesson(_ name: String, readme: String, figures: [String], numbers: String = "", source: String? = nil) throws {
     let fm = FileManager.default
     try fm.createDirectory(atPath: "\(root!)/lessons/\(name)", withIntermediateDirectories: true)
     try fm.createDirectory(atPath: "\(root!)/output/\(name)", withIntermediateDirectories: true)
     try readme.write(toFile: "\(root!)/lessons/\(name)/README.md", atomically: true, encoding: .utf8)
     let list = figures.map { "\"\($0)\"" }.joined(separator: ",")
     try "{\"figures\": [\(list)]\(numbers)}".write(toFile: "\(root!)/output/\(name)/summary.json", atomically: true, encoding: .utf8)
+    if let source { try source.write(toFile: "\(root!)/lessons/\(name)/main.swift", atomically: true, encoding: .utf8) }
     for f in figures {
       try "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".write(toFile: "\(root!)/output/\(name)/\(f).svg", atomically: true, encoding: .utf8)
       try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/\(name)/\(f).png"))
@@ -91,5 +92,55 @@ final class SiteTests: XCTestCase {
     let (status, output) = try runSite()
     XCTAssertNotEqual(status, 0)
     XCTAssert(output.contains("03-third/README.md: summary.json has no 'test_acuracy'"), output)
+  }
+
+  func testEachFigureShowsTheCodeThatDrawsItNumberedWithTheSidebarAndContents() throws {
+    let source = """
+      import Plotting
+      func main() {
+        train()
+        // figure: plot
+        let fig = Figure(width: 10, height: 10)
+        fig.axes.line([1, 2] , [3, 4])   // a < b && c > d
+
+        try lesson.save(fig, as: "plot")
+        // end figure
+      }
+      """
+    try makeLesson("01-first", readme: "# Lesson 1: first\n\nSee @fig:plot.\n\n## A section\n\n![A plot](plot.svg)\n", figures: ["plot"], source: source)
+    let (status, output) = try runSite()
+    if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
+    XCTAssertEqual(status, 0, output)
+    let page = try String(contentsOfFile: "\(root!)/output/site/01-first.html", encoding: .utf8)
+    // The region's lines, dedented and escaped, exactly as in the source.
+    XCTAssert(page.contains("<pre><code class=\"language-swift\">let fig = Figure(width: 10, height: 10)\nfig.axes.line([1, 2] , [3, 4])   // a &lt; b &amp;&amp; c &gt; d\n\ntry lesson.save(fig, as: &quot;plot&quot;)</code></pre>"), page)
+    XCTAssert(page.contains("href=\"source/01-first.html#L5\">main.swift, lines 5–8</a>"), page)
+    XCTAssert(page.contains("<span class=\"figure-number\">Figure 1.</span> A plot"), page)
+    XCTAssert(page.contains("See <a href=\"#plot\">Figure 1</a>."), page)
+    XCTAssert(page.contains("<nav class=\"toc\"") && page.contains("<a href=\"#a-section\">A section</a>"), page)
+    XCTAssert(page.contains("href=\"01-first.html\" aria-current=\"page\""), "the sidebar marks the current lesson")
+    XCTAssert(page.contains("seed"), "the page says how its figures were made")
+    let sourcePage = try String(contentsOfFile: "\(root!)/output/site/source/01-first.html", encoding: .utf8)
+    XCTAssert(sourcePage.contains("<span id=\"L5\" class=\"line\">  let fig = Figure(width: 10, height: 10)</span>"), sourcePage)
+  }
+
+  func testAnUnclosedCodeRegionFailsTheBuild() throws {
+    try makeLesson("01-first", readme: "# Lesson 1\n\n![A plot](plot.svg)\n", figures: ["plot"], source: "// figure: plot\nlet x = 1\n")
+    let (status, output) = try runSite()
+    XCTAssertNotEqual(status, 0)
+    XCTAssert(output.contains("main.swift:1: the figure region is never closed"), output)
+  }
+
+  func testAQuickRunNeverReachesTheCourseAndAFailedBuildKeepsThePreviousPages() throws {
+    let (status, output) = try runSite()
+    if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
+    XCTAssertEqual(status, 0, output)
+    let before = try String(contentsOfFile: "\(root!)/output/site/01-first.html", encoding: .utf8)
+    try makeLesson("01-first", readme: "# Lesson 1: changed\n\n![A plot](plot.svg)\n", figures: ["plot"], numbers: ", \"quick\": true")
+    let (again, message) = try runSite()
+    XCTAssertNotEqual(again, 0)
+    XCTAssert(message.contains("comes from a --quick run, which is not for the course"), message)
+    XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+    XCTAssertEqual(try String(contentsOfFile: "\(root!)/output/site/01-first.html", encoding: .utf8), before)
   }
 }

@@ -62,7 +62,8 @@ public struct BreastCancer: Equatable {
 
   /// Parses the file's text; `name` is used in the error messages.
   public static func parse(_ text: String, name: String) throws -> BreastCancer {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+    // Split at any line end: Swift reads "\r\n" as one Character, which a split at "\n" would not see.
+    var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
     // Blank lines at the end (a final newline) are fine; blank lines between rows are not.
     while let last = lines.last, last.allSatisfy({ $0 == " " }) { lines.removeLast() }
     guard let headerLine = lines.first else {

@@ -280,3 +280,119 @@ final class CNNLessonTests: XCTestCase {
     XCTAssert(run.errorOutput.contains("no checkpoint"), run.errorOutput)
   }
 }
+
+/// Lesson 9 on small fixtures in the real files' formats (CI has no data/), and its metrics against an
+/// independent computation in Python from the scores.csv it writes.
+final class EvaluationLessonTests: XCTestCase {
+  var folder: String!
+  var table: String { folder + "/breast_cancer.csv" }
+  var digits: String { folder + "/digits.csv" }
+
+  override func setUpWithError() throws {
+    folder = NSTemporaryDirectory() + "/evaluation-lesson-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // 160 tumours, 30 features: malignant ones (label 0) shifted on the first ten features, with overlap.
+    // Every fourth tumour repeats the one before it, so equal scores (ties) occur.
+    var rng = SeededGenerator(seed: 11)
+    var features: [Double] = [], labels: [Int] = []
+    for i in 0..<160 {
+      if i % 4 == 3 {
+        features += features[((i - 1) * 30)..<(i * 30)]
+        labels.append(labels[i - 1])
+        continue
+      }
+      let label = i % 8 < 3 ? 0 : 1
+      for j in 0..<30 {
+        let shift = j < 10 && label == 0 ? 1.2 : 0
+        features.append(((Double(rng.normal()) + shift) * 10).rounded() / 10 + Double(j))
+      }
+      labels.append(label)
+    }
+    try BreastCancer(features: features, labels: labels, featureCount: 30).csv().write(toFile: table, atomically: true, encoding: .utf8)
+    let images = 200
+    try Digits(pixels: (0..<(images * 64)).map { _ in UInt8(rng.next() % 17) }, labels: (0..<images).map { $0 % 10 }).write(to: digits)
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+
+  func testEvaluation() throws {
+    let run = try LessonRun.run("09-evaluation", ["--quick", "--data", table, "--digits", digits])
+    defer { run.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    try run.checkFigureFiles()
+    XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("09-evaluation"), "the README must show exactly the figures the program writes, in order")
+    try run.checkNumberMarkers()
+    let s = try run.summary()
+    let split = try XCTUnwrap(s["split"] as? [String: Int])
+    XCTAssertEqual(split["train"]! + split["validation"]! + split["test"]!, 160)
+    let auc = try XCTUnwrap(s["auc"] as? Double)
+    XCTAssertEqual(auc, try XCTUnwrap(s["auc_pairwise"] as? Double), accuracy: 1e-12, "the trapezoid area equals the Mann-Whitney probability")
+    XCTAssertGreaterThan(auc, 0.8, "the fixture's classes are separable enough")
+    // The threshold has the lowest validation cost of the grid, so it never costs more than 0.5 there.
+    XCTAssertLessThanOrEqual(try XCTUnwrap(s["validation_cost"] as? Double), try XCTUnwrap(s["validation_cost_at_half"] as? Double))
+    let paradox = try XCTUnwrap(s["paradox"] as? [String: Double])
+    XCTAssertEqual(paradox["always_benign_recall"], 0)
+    XCTAssertEqual(try XCTUnwrap(paradox["always_benign_accuracy"]), 1 - paradox["malignant_share"]!, accuracy: 1e-12)
+    XCTAssertLessThan(paradox["malignant_share"]!, 0.08)
+    let digitsSummary = try XCTUnwrap(s["digits"] as? [String: Any])
+    XCTAssertEqual(try XCTUnwrap(digitsSummary["micro_f1"] as? Double), try XCTUnwrap(digitsSummary["accuracy"] as? Double), accuracy: 1e-12, "micro F1 is the accuracy with one label per sample")
+    XCTAssertEqual((digitsSummary["per_class_f1"] as? [Any])?.count, 10)
+
+    // scores.csv: a header, one line per test tumour, label 1 = malignant; ties present in the fixture.
+    let csv = String(decoding: try XCTUnwrap(FileManager.default.contents(atPath: run.folder + "/scores.csv")), as: UTF8.self)
+    let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+    XCTAssertEqual(csv.split(separator: "\n").first, "score,label")
+    XCTAssertEqual(rows.count, split["test"])
+    XCTAssertEqual(rows.filter { $0[1] == "1" }.count, split["test_malignant"])
+    XCTAssertLessThan(Set(rows.map { $0[0] }).count, rows.count, "the fixture repeats tumours, so some scores tie")
+
+    // The oracle: numpy (and scikit-learn when importable) on scores.csv.
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    let threshold = try XCTUnwrap(s["threshold"] as? Double)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", root + "/scripts/check_metrics.py", run.folder + "/scores.csv", String(format: "%.17g", threshold)]
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    do { try p.run() } catch { throw XCTSkip("python3 is not available: lesson 9's metrics not checked against numpy") }
+    let printed = out.fileHandleForReading.readDataToEndOfFile(), problems = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    if p.terminationStatus == 127 { throw XCTSkip("python3 is not available: lesson 9's metrics not checked against numpy") }
+    if p.terminationStatus == 3 { throw XCTSkip("numpy is not installed: lesson 9's metrics not checked against it") }
+    XCTAssertEqual(p.terminationStatus, 0, String(decoding: problems, as: UTF8.self))
+    let oracle = try XCTUnwrap(try JSONSerialization.jsonObject(with: printed) as? [String: Any])
+    let keys = ["auc": "auc", "average_precision": "average_precision", "precision": "precision", "recall": "recall", "f1": "f1", "specificity": "specificity", "test_accuracy": "accuracy"]
+    for (ours, theirs) in keys {
+      XCTAssertEqual(try XCTUnwrap(s[ours] as? Double), try XCTUnwrap(oracle[theirs] as? Double, theirs), accuracy: 1e-9, "\(ours): numpy disagrees")
+    }
+    if let sklearn = oracle["sklearn"] as? [String: Double] {
+      for key in ["auc", "average_precision", "precision", "recall", "f1"] {
+        XCTAssertEqual(try XCTUnwrap(s[key] as? Double), try XCTUnwrap(sklearn[key], key), accuracy: 1e-9, "\(key): scikit-learn disagrees")
+      }
+    } else {
+      print("note: scikit-learn is not installed; lesson 9 checked against numpy only")
+    }
+  }
+
+  func testMissingOrBadDataGetsOneLineAndWritesNothing() throws {
+    let missing = try LessonRun.run("09-evaluation", ["--quick", "--data", folder + "/nope.csv", "--digits", digits])
+    XCTAssertNotEqual(missing.status, 0)
+    XCTAssertEqual(missing.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines), "Error: \(folder!)/nope.csv not found: run make data (or pass --data FILE)")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: missing.folder))
+    let noDigits = try LessonRun.run("09-evaluation", ["--quick", "--data", table, "--digits", folder + "/none.csv"])
+    XCTAssertNotEqual(noDigits.status, 0)
+    XCTAssert(noDigits.errorOutput.contains("none.csv not found: run make data (or pass --digits FILE)"), noDigits.errorOutput)
+    XCTAssertEqual(noDigits.errorOutput.split(separator: "\n").count, 1, noDigits.errorOutput)
+    // A truncated table: the header promises more rows than the file holds.
+    let text = try String(contentsOfFile: table, encoding: .utf8)
+    try String(text.split(separator: "\n").dropLast(7).joined(separator: "\n") + "\n").write(toFile: table, atomically: true, encoding: .utf8)
+    let truncated = try LessonRun.run("09-evaluation", ["--quick", "--data", table, "--digits", digits])
+    XCTAssertNotEqual(truncated.status, 0)
+    XCTAssert(truncated.errorOutput.contains("breast_cancer.csv: 153 data rows but the header says 160: the file is truncated"), truncated.errorOutput)
+    XCTAssertEqual(truncated.errorOutput.split(separator: "\n").count, 1, truncated.errorOutput)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: truncated.folder))
+    let bad = try LessonRun.run("09-evaluation", ["--quick", "--cost-ratio", "0"])
+    XCTAssert(bad.errorOutput.contains("--cost-ratio must be a positive number"), bad.errorOutput)
+  }
+}

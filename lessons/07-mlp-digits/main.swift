@@ -238,7 +238,7 @@ struct DigitsLesson: ParsableCommand {
       "test_accuracy_raw_test_inputs": .number(rawAccuracy),
       "epochs": .number(Double(history.epochs)),
       "batch_size": .number(Double(batchSize)),
-      "learning_rate": .number(Double(lr)),
+      "learning_rate": .number(Double("\(lr)")!),
       "train_images": .number(Double(trainIdx.count)),
       "test_images": .number(Double(testIdx.count)),
       "images": .number(Double(digits.count)),
@@ -251,10 +251,10 @@ struct DigitsLesson: ParsableCommand {
       ]),
       "normalisation": .object([
         "epochs": .number(Double(normEpochs)),
-        "learning_rates": .numbers(rates),
-        "raw": .object(["final_loss": .numbers(sweep[0].map { $0.trainLoss.last! }), "best_learning_rate": .number(Double(rates[best[0]])),
+        "learning_rates": .list(rates.map { .number(Double("\($0)")!) }),
+        "raw": .object(["final_loss": .numbers(sweep[0].map { $0.trainLoss.last! }), "best_learning_rate": .number(Double("\(rates[best[0]])")!),
                         "best_loss": .number(sweep[0][best[0]].trainLoss.last!), "best_test_accuracy": .number(sweepTest[0][best[0]])]),
-        "standardised": .object(["final_loss": .numbers(sweep[1].map { $0.trainLoss.last! }), "best_learning_rate": .number(Double(rates[best[1]])),
+        "standardised": .object(["final_loss": .numbers(sweep[1].map { $0.trainLoss.last! }), "best_learning_rate": .number(Double("\(rates[best[1]])")!),
                                  "best_loss": .number(sweep[1][best[1]].trainLoss.last!), "best_test_accuracy": .number(sweepTest[1][best[1]])]),
       ]),
       "initialisation": .object(Dictionary(uniqueKeysWithValues: zip(["small", "xavier", "he"], (0..<3).map { k in

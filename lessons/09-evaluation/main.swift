@@ -112,6 +112,7 @@ struct EvaluationLesson: ParsableCommand {
     try writeScores(scores, labels, to: lesson.folder + "/scores.csv")
     lesson.say("  scores.csv: \(scores.count) test scores (probability of malignant) and labels (1 = malignant)")
 
+    // figure: confusion-matrices
     let names = ["malignant", "benign"]
     let cm = Figure(width: 980, height: 430, columns: 2, title: "Confusion matrices on the \(labels.count) test tumours (rows: truth; positive = malignant)")
     for (k, (c, t)) in [(atHalf, 0.5), (atT, threshold)].enumerated() {
@@ -122,8 +123,10 @@ struct EvaluationLesson: ParsableCommand {
       ax.matrix(c.matrix.map { $0.map(Double.init) }, rowLabels: names, columnLabels: names, range: 0...Double(max(1, labels.count - count(testIdx))))
     }
     try lesson.save(cm, as: "confusion-matrices")
+    // end figure
 
     // MARK: Sweeping the threshold
+    // figure: threshold-sweep
     let sweep = Figure(width: 1100, height: 440, columns: 2, title: "Moving the threshold: what it costs on validation, and the metrics on test")
     let costAxes = sweep.axes(0, 0), metricAxes = sweep.axes(0, 1)
     costAxes.title = String(format: "validation cost = %g · FN + FP", costRatio)
@@ -147,6 +150,7 @@ struct EvaluationLesson: ParsableCommand {
     metricAxes.yLimits = 0.5...1.01
     metricAxes.legend = .lowerCenter
     try lesson.save(sweep, as: "threshold-sweep")
+    // end figure
 
     // MARK: ROC and precision-recall curves
     let (fpr, tpr) = curve.roc
@@ -156,6 +160,7 @@ struct EvaluationLesson: ParsableCommand {
     let singleFeature = 1, singleName = BreastCancer.featureNames[singleFeature]
     let singleCurve = ThresholdCurve(scores: testIdx.map { table.features[$0 * d + singleFeature] }, labels: labels)
     let (singlePrecisions, singleRecalls) = singleCurve.precisionRecall
+    // figure: roc-pr
     let rp = Figure(width: 1050, height: 480, columns: 2, title: "Every threshold at once, on the test set")
     let roc = rp.axes(0, 0), pr = rp.axes(0, 1)
     roc.title = String(format: "ROC curve: AUC = %.3f", auc)
@@ -180,6 +185,7 @@ struct EvaluationLesson: ParsableCommand {
     pr.yLimits = 0...1.02
     pr.legend = .lowerRight
     try lesson.save(rp, as: "roc-pr")
+    // end figure
 
     // MARK: The accuracy paradox: the test set with malignant tumours made rare
     let benignTest = testIdx.indices.filter { labels[$0] == 0 }
@@ -194,6 +200,7 @@ struct EvaluationLesson: ParsableCommand {
     let share = Double(kept.count) / Double(rare.count)
     lesson.say(String(format: "Accuracy paradox (%d benign, %d malignant = %.1f%%): 'always benign' accuracy %.3f, recall %.3f; the network accuracy %.3f, recall %.3f",
       benignTest.count, kept.count, 100 * share, always.accuracy, always.recall, network.accuracy, network.recall))
+    // figure: accuracy-paradox
     let paradox = Figure(width: 820, height: 440, title: String(format: "The accuracy paradox: %d benign and %d malignant test tumours (%.1f%% malignant)", benignTest.count, kept.count, 100 * share))
     paradox.axes.yLabel = "value"
     paradox.axes.bars(categories: ["accuracy", "recall", "F1"], series: [
@@ -209,11 +216,13 @@ struct EvaluationLesson: ParsableCommand {
     paradox.axes.yLimits = 0...1.15
     paradox.axes.legend = .upperRight
     try lesson.save(paradox, as: "accuracy-paradox")
+    // end figure
 
     // MARK: Calibration
     let bins = Metrics.calibration(probabilities: scores, labels: labels, bins: 10)
     let ece = Metrics.expectedCalibrationError(bins)
     let filled = bins.filter { $0.count > 0 }
+    // figure: calibration
     let cal = Figure(width: 1050, height: 460, columns: 2, title: String(format: "Calibration on the test set: expected calibration error %.3f", ece))
     let rel = cal.axes(0, 0), hist = cal.axes(0, 1)
     rel.title = "reliability diagram (10 bins; numbers: tumours in the bin)"
@@ -235,6 +244,7 @@ struct EvaluationLesson: ParsableCommand {
     hist.histogram(zip(scores, labels).filter { $0.1 == 1 }.map(\.0), bins: 20, range: 0...1, label: "malignant", color: Color.positive, opacity: 0.7)
     hist.legend = .upperCenter
     try lesson.save(cal, as: "calibration")
+    // end figure
 
     // MARK: Many classes: the digits
     let digitParts = digitSet.stratifiedSplit([0.8, 0.2], seed: lesson.seed(5))
@@ -254,6 +264,7 @@ struct EvaluationLesson: ParsableCommand {
     let digitConfusion = MulticlassConfusion(predicted: predicted, actual: digitParts[1].map { digitSet.labels[$0] }, classes: Digits.classCount)
     let macro = digitConfusion.macro, micro = digitConfusion.micro
     lesson.say(String(format: "Digits test: accuracy %.4f; macro precision %.4f, recall %.4f, F1 %.4f; micro F1 %.4f", digitConfusion.accuracy, macro.precision, macro.recall, macro.f1, micro.f1))
+    // figure: digits-per-class
     let classNames = (0..<Digits.classCount).map(String.init)
     let dig = Figure(width: 1200, height: 500, columns: 2, title: String(format: "The digits, class by class: accuracy %.3f, macro F1 %.3f, micro F1 %.3f", digitConfusion.accuracy, macro.f1, micro.f1))
     let dm = dig.axes(0, 0), db = dig.axes(0, 1)
@@ -273,6 +284,7 @@ struct EvaluationLesson: ParsableCommand {
     db.title = floorValue > 0 ? String(format: "per-class precision, recall and F1 (y axis from %.1f)", floorValue) : "per-class precision, recall and F1"
     db.legend = .upperCenter
     try lesson.save(dig, as: "digits-per-class")
+    // end figure
 
     // MARK: summary.json
     func counts(_ c: BinaryConfusion) -> SummaryValue {

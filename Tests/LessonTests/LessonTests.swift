@@ -40,11 +40,21 @@ final class LessonTests: XCTestCase {
     defer { run.remove() }
     let s = try run.summary()
     let norms = try XCTUnwrap(s["gradient_norms"] as? [String: [Double]])
-    let sigmoid = try XCTUnwrap(norms["sigmoid"]), relu = try XCTUnwrap(norms["ReLU"])
+    let sigmoid = try XCTUnwrap(norms["sigmoid"]), relu = try XCTUnwrap(norms["relu"])
     XCTAssertEqual(sigmoid.count, 10)
     XCTAssertLessThan(sigmoid[0], sigmoid[9] / 100, "sigmoid's gradient vanishes towards the input")
     XCTAssertGreaterThan(relu[0], relu[9] / 10, "ReLU with He initialisation keeps it")
-    XCTAssertEqual((s["moons"] as? [String: Any])?.count, 8)
+    // The text: shrinking by about 4 or more per layer, as σ′ ≤ ¼ with neutral weights predicts.
+    let shrink = try XCTUnwrap(s["gradient_shrink"] as? [String: [String: Double]])
+    XCTAssertGreaterThan(try XCTUnwrap(shrink["sigmoid"]?["per_layer"]), 3.5)
+    let moons = try XCTUnwrap(s["moons"] as? [String: [String: Double]])
+    XCTAssertEqual(moons.count, 8)
+    // The text: the sigmoid network learns slowest, and stays near the single neuron's loss.
+    let sigmoidLoss = try XCTUnwrap(moons["sigmoid"]?["final_loss"])
+    for (name, r) in moons where name != "sigmoid" { XCTAssertLessThan(try XCTUnwrap(r["final_loss"]), sigmoidLoss, name) }
+    let neuron = try XCTUnwrap(s["one_neuron"] as? [String: Double])
+    XCTAssertGreaterThan(sigmoidLoss, 0.8 * (try XCTUnwrap(neuron["final_loss"])))
+    XCTAssertEqual(moons["sigmoid"]?["left_plateau_step"], -1)
     try run.checkBaseline("activation-curves")
   }
 
@@ -121,13 +131,42 @@ final class GradientDescentLessonTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.errorOutput)
     try run.checkFigureFiles()
     XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("04-gradient-descent"))
+    try run.checkNumberMarkers()
     let s = try run.summary()
     let closed = try XCTUnwrap(s["closed_form"] as? [String: Double])
     XCTAssertEqual(try XCTUnwrap(s["w"] as? Double), try XCTUnwrap(closed["w"]), accuracy: 1e-3)
     let rates = try XCTUnwrap(s["learning_rates"] as? [String: [String: Any]])
-    XCTAssertNotNil(rates["too large"]?["diverged_at"] as? Double, "the too-large learning rate must be reported as diverging")
+    XCTAssertNotNil(rates["too_large"]?["diverged_at"] as? Double, "the too-large learning rate must be reported as diverging")
     XCTAssertEqual(rates["good"]?["diverged_at"] as? String, "no")
     try run.checkBaseline("learning-rates")
+
+    // The straight line on the log scale: L - L* shrinks by (1 - η λmin)² per step at the end.
+    let perStep = try XCTUnwrap(s["per_step"] as? [String: Double])
+    XCTAssertEqual(try XCTUnwrap(perStep["gap_factor_measured"]), try XCTUnwrap(perStep["gap_factor_predicted"]), accuracy: 1e-4)
+    // The wrong sign climbs; the right one falls.
+    let start = try XCTUnwrap(s["start_loss"] as? Double)
+    let wrong = try XCTUnwrap(s["wrong_sign"] as? [String: Double])
+    XCTAssertGreaterThan(try XCTUnwrap(wrong["loss_after"]), 100 * start)
+    XCTAssertLessThan(try XCTUnwrap(wrong["right_sign_loss_after"]), start / 10)
+
+    // What the text says each optimizer does (the optimizers run the same steps in quick mode).
+    let opt = try XCTUnwrap(s["optimizers"] as? [String: [String: [String: Any]]])
+    func value(_ problem: String, _ name: String, _ key: String) throws -> Double { try XCTUnwrap(opt[problem]?[name]?[key] as? Double, "\(problem).\(name).\(key)") }
+    XCTAssertGreaterThan(try value("bowl", "SGD", "final_loss"), 1e-3, "SGD crawls along the shallow axis")
+    XCTAssertLessThan(try value("bowl", "momentum", "lowest_y"), -1, "momentum swings across the bowl")
+    XCTAssertLessThan(try value("bowl", "Nesterov", "stays_below_tolerance_from"), try value("bowl", "momentum", "stays_below_tolerance_from"), "Nesterov settles first")
+    XCTAssertLessThan(try value("bowl", "Nesterov", "stays_below_tolerance_from"), try value("bowl", "Adam", "stays_below_tolerance_from"))
+    XCTAssertLessThan(try value("bowl", "RMSProp", "steps_to_tolerance"), try value("bowl", "Nesterov", "steps_to_tolerance"), "RMSProp touches the tolerance first")
+    XCTAssertGreaterThan(try value("bowl", "RMSProp", "final_loss"), 1e-3, "RMSProp keeps bouncing")
+    XCTAssertEqual(opt["bowl"]?["RMSProp"]?["stays_below_tolerance_from"] as? String, "does not stay below")
+    XCTAssertGreaterThan(try value("rosenbrock", "SGD", "final_loss"), 1e-2)
+    XCTAssertLessThan(try value("rosenbrock", "momentum", "final_loss"), 1e-6)
+    XCTAssertLessThan(try value("rosenbrock", "Nesterov", "final_loss"), 1e-6)
+    XCTAssertGreaterThan(try value("rosenbrock", "RMSProp", "final_loss"), try value("rosenbrock", "Adam", "final_loss"))
+    // Adam without its bias correction: early steps several times α; with it, at most α per coordinate.
+    let adam = try XCTUnwrap((s["adam_without_bias_correction"] as? [String: [String: Double]])?["bowl"])
+    XCTAssertGreaterThan(try XCTUnwrap(adam["largest_step_over_alpha"]), 3)
+    XCTAssertEqual(try XCTUnwrap(adam["with_correction_largest_step_over_alpha"]), 1, accuracy: 1e-3)
   }
 
   func testBadCSVFilesGetOneLineNamingTheFileAndLine() throws {
@@ -243,16 +282,50 @@ final class CNNLessonTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.errorOutput)
     try run.checkFigureFiles()
     XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("06-cnn-cifar10"))
+    try run.checkNumberMarkers()
     var s = try run.summary()
     XCTAssertNotNil(s["test_accuracy"] as? Double)
     XCTAssertEqual((s["epoch_seconds"] as? [Double])?.count, 1)
     XCTAssertEqual((s["validation_seconds"] as? [Double])?.count, 1)
     XCTAssertGreaterThan(try XCTUnwrap(s["peak_rss_bytes"] as? Double), 1e6)
     XCTAssertEqual(s["parameters"] as? Int, 122_570)
-    XCTAssertEqual(s["train_images"] as? Int, 120)
     XCTAssert(run.output.contains("Total params: 122,570"), "the model summary is printed")
     XCTAssert(FileManager.default.fileExists(atPath: run.folder + "/checkpoint.safetensors"))
     try run.checkBaseline("network")
+
+    // A tenth of the 120 training images is held out for validation; the 24 test images are scored once.
+    XCTAssertEqual(s["train_images"] as? Int, 108)
+    XCTAssertEqual(s["validation_images"] as? Int, 12)
+    XCTAssertEqual(s["test_images"] as? Int, 24)
+    let history = try XCTUnwrap(s["history"] as? [String: [Double]])
+    XCTAssertEqual(try XCTUnwrap(s["validation_accuracy"] as? Double), try XCTUnwrap(history["validation_accuracy"]?.last))
+    XCTAssertEqual(try XCTUnwrap(s["validation_accuracy"] as? Double) * 12, (try XCTUnwrap(s["validation_accuracy"] as? Double) * 12).rounded(), accuracy: 1e-9, "a fraction of the 12 validation images")
+    XCTAssertEqual(try XCTUnwrap(s["test_accuracy"] as? Double) * 24, (try XCTUnwrap(s["test_accuracy"] as? Double) * 24).rounded(), accuracy: 1e-9, "a fraction of the 24 test images")
+    XCTAssert(run.output.contains("108 training, 12 validation and 24 test images"), run.output)
+
+    // The ranking the text and the bar chart use agrees with the per-class accuracies; the confusion matrix
+    // holds every test image; vehicles and animals are averaged over their classes.
+    let perClass = try XCTUnwrap(s["per_class_accuracy"] as? [String: Double])
+    let ranked = try XCTUnwrap(s["classes_by_accuracy"] as? [String])
+    XCTAssertEqual(Set(ranked), Set(CIFAR10.classNames))
+    XCTAssertEqual(ranked.map { perClass[$0]! }, ranked.map { perClass[$0]! }.sorted(by: >))
+    let confusion = try XCTUnwrap(s["confusion"] as? [String: [String: Int]])
+    XCTAssertEqual(confusion.values.flatMap(\.values).reduce(0, +), 24)
+    XCTAssertEqual(try XCTUnwrap(s["vehicle_accuracy"] as? Double), ["airplane", "automobile", "ship", "truck"].map { perClass[$0]! }.reduce(0, +) / 4, accuracy: 1e-12)
+
+    // What the text states about the layers: receptive fields, the 5-D input's one-line error, channels.
+    XCTAssertEqual(try XCTUnwrap(s["receptive_field"] as? [String: Int]), ["conv1": 3, "pool1": 4, "conv2": 8, "pool2": 10, "conv3": 18])
+    XCTAssertEqual(s["extra_axis_error"] as? String, "conv2d: the input must be [batch, channels, height, width], got shape [1, 1, 3, 32, 32]")
+    let maps = try XCTUnwrap(s["feature_maps"] as? [String: Any])
+    for (key, channels) in [("conv1", 32), ("conv2", 64), ("conv3", 64)] {
+      for kind in ["zero_channels", "dead_channels"] {
+        let n = try XCTUnwrap((maps[kind] as? [String: Int])?[key], "\(kind).\(key)")
+        XCTAssert((0...channels).contains(n), "\(kind).\(key) = \(n)")
+      }
+    }
+    for key in ["filter_brightness_share", "filter_brightness_share_initial"] {
+      XCTAssert((0...1).contains(try XCTUnwrap(s[key] as? Double)), key)
+    }
 
     let resumed = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data, "--epochs", "2", "--batch-size", "16", "--resume"], folder: run.folder)
     XCTAssertEqual(resumed.status, 0, resumed.errorOutput)
@@ -260,6 +333,28 @@ final class CNNLessonTests: XCTestCase {
     XCTAssertFalse(resumed.output.contains("Epoch 1/2"), "epoch 1 is not trained again")
     s = try resumed.summary()
     XCTAssertEqual((s["epoch_seconds"] as? [Double])?.count, 2)
+    XCTAssertEqual((s["history"] as? [String: [Double]])?["validation_accuracy"]?.count, 2, "the checkpoint holds the history")
+
+    // Another seed holds out other images: resuming would train on validation images, so it is refused.
+    let otherSplit = try LessonRun.run("06-cnn-cifar10", ["--quick", "--data", data, "--epochs", "3", "--batch-size", "16", "--resume", "--seed", "7"], folder: run.folder)
+    XCTAssertNotEqual(otherSplit.status, 0)
+    XCTAssert(otherSplit.errorOutput.contains("was trained with 108 training and 12 validation images, seed"), otherSplit.errorOutput)
+    XCTAssertEqual(otherSplit.errorOutput.split(separator: "\n").count, 1, otherSplit.errorOutput)
+  }
+
+  func testSameSeedGivesIdenticalFiguresAndNumbers() throws {
+    let args = ["--quick", "--data", data, "--epochs", "1", "--batch-size", "16", "--seed", "3"]
+    let a = try LessonRun.run("06-cnn-cifar10", args), b = try LessonRun.run("06-cnn-cifar10", args)
+    defer { a.remove(); b.remove() }
+    XCTAssertEqual(a.status, 0, a.errorOutput)
+    for fig in try a.figures() {
+      for ext in ["png", "svg"] {
+        XCTAssertEqual(FileManager.default.contents(atPath: "\(a.folder)/\(fig).\(ext)"), FileManager.default.contents(atPath: "\(b.folder)/\(fig).\(ext)"), "\(fig).\(ext) differs between two runs")
+      }
+    }
+    var (sa, sb) = (try a.summary(), try b.summary())
+    for timing in ["epoch_seconds", "validation_seconds", "run_seconds", "peak_rss_bytes"] { sa[timing] = nil; sb[timing] = nil }
+    XCTAssertEqual(NSDictionary(dictionary: sa), NSDictionary(dictionary: sb))
   }
 
   func testBadDataStopsBeforeWritingAnything() throws {
@@ -394,5 +489,94 @@ final class EvaluationLessonTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: truncated.folder))
     let bad = try LessonRun.run("09-evaluation", ["--quick", "--cost-ratio", "0"])
     XCTAssert(bad.errorOutput.contains("--cost-ratio must be a positive number"), bad.errorOutput)
+  }
+}
+
+/// Lessons 7 and 8 on a small digits fixture in the data file's format (the tests never need the real set):
+/// 300 images of simple class-dependent blobs, so that a network can learn them.
+final class DigitsLessonsTests: XCTestCase {
+  var data: String!
+
+  override func setUpWithError() throws {
+    let dir = NSTemporaryDirectory() + "/digits-lesson-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var rng = SeededGenerator(seed: 11)
+    var pixels: [UInt8] = [], labels: [Int] = []
+    for i in 0..<300 {
+      let c = i % 10
+      for p in 0..<64 {
+        // Digit c inks row c % 8 (and column c for c < 8) brightly, plus noise.
+        let ink = p / 8 == c % 8 || (c < 8 && p % 8 == c) ? 12 : 0
+        pixels.append(UInt8(min(16, ink + Int(rng.next() % 5))))
+      }
+      labels.append(c)
+    }
+    data = dir + "/digits.csv"
+    try Digits(pixels: pixels, labels: labels).write(to: data)
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(atPath: (data as NSString).deletingLastPathComponent) }
+
+  func quickRun(_ name: String) throws -> LessonRun {
+    let run = try LessonRun.run(name, ["--quick", "--data", data])
+    XCTAssertEqual(run.status, 0, "\(name) failed: \(run.errorOutput)")
+    try run.checkFigureFiles()
+    XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures(name), "\(name): the README must show exactly the figures the program writes, in order")
+    try run.checkNumberMarkers()
+    return run
+  }
+
+  func testMLPDigitsQuickRun() throws {
+    let run = try quickRun("07-mlp-digits")
+    defer { run.remove() }
+    let s = try run.summary()
+    XCTAssertEqual(s["parameters"] as? Int, 17_226)
+    XCTAssertEqual(s["train_images"] as? Int, 240)
+    XCTAssertEqual(s["test_images"] as? Int, 60)
+    XCTAssertEqual(((s["history"] as? [String: Any])?["train_loss"] as? [Double])?.count, 3)
+    XCTAssertGreaterThan(try XCTUnwrap(s["test_accuracy"] as? Double), 0.5, "the fixture's digits are easy")
+    // The too-small start does not learn; He's keeps the activations' spread.
+    let initialisation = try XCTUnwrap(s["initialisation"] as? [String: Any])
+    let small = try XCTUnwrap(initialisation["small"] as? [String: Any]), he = try XCTUnwrap(initialisation["he"] as? [String: Any])
+    XCTAssertLessThan(try XCTUnwrap((small["activation_std"] as? [Double])?.last), 1e-4)
+    XCTAssertGreaterThan(try XCTUnwrap((he["activation_std"] as? [Double])?.last), 0.1)
+    XCTAssertEqual(try XCTUnwrap(small["final_loss"] as? Double), log(10), accuracy: 0.01)
+    XCTAssert(run.output.contains("Total params: 17,226"), "the model summary is printed")
+  }
+
+  func testRegularisationQuickRun() throws {
+    let run = try quickRun("08-regularisation")
+    defer { run.remove() }
+    let s = try run.summary()
+    XCTAssertEqual(s["train_images"] as? Int, 180, "18 training images per digit in the fixture's 60% (fewer than --per-class 30)")
+    let remedies = try XCTUnwrap(s["remedies"] as? [String: [String: Any]])
+    XCTAssertEqual(Set(remedies.keys), ["baseline", "l2", "dropout", "augmentation", "early_stopping", "smaller"])
+    for (name, r) in remedies {
+      let (train, val) = (try XCTUnwrap(r["train_accuracy"] as? Double), try XCTUnwrap(r["validation_accuracy"] as? Double))
+      XCTAssertEqual(try XCTUnwrap(r["gap"] as? Double), train - val, accuracy: 1e-12, name)
+      XCTAssertEqual(((r["history"] as? [String: Any])?["val_loss"] as? [Double])?.count, 4, name)
+    }
+    let w = try XCTUnwrap(s["weights_rms"] as? [String: Double])
+    XCTAssertLessThan(try XCTUnwrap(w["l2"]), try XCTUnwrap(w["baseline"]), "L2 shrinks the weights")
+    XCTAssertEqual(remedies["smaller"]?["parameters"] as? Int, 1_210)
+  }
+
+  func testBadDigitsFilesGetOneLineBeforeAnyOutput() throws {
+    for lesson in ["07-mlp-digits", "08-regularisation"] {
+      let missing = try LessonRun.run(lesson, ["--quick", "--data", data + ".nope"])
+      XCTAssertNotEqual(missing.status, 0)
+      XCTAssert(missing.errorOutput.contains("digits.csv.nope not found: run make data (or pass --data FILE)"), missing.errorOutput)
+      XCTAssertEqual(missing.errorOutput.split(separator: "\n").count, 1, missing.errorOutput)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: missing.folder))
+    }
+    let text = try String(contentsOfFile: data, encoding: .utf8)
+    try Data(text.prefix(text.count - 20).utf8).write(to: URL(fileURLWithPath: data))
+    let truncated = try LessonRun.run("07-mlp-digits", ["--quick", "--data", data])
+    XCTAssert(truncated.errorOutput.contains("line 300") && truncated.errorOutput.contains("truncated"), truncated.errorOutput)
+    XCTAssertEqual(truncated.errorOutput.split(separator: "\n").count, 1, truncated.errorOutput)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: truncated.folder))
+    try Data(text.replacingOccurrences(of: "\n", with: ",3\n").utf8).write(to: URL(fileURLWithPath: data))
+    let columns = try LessonRun.run("08-regularisation", ["--quick", "--data", data])
+    XCTAssert(columns.errorOutput.contains("line 1: 66 values, expected 65"), columns.errorOutput)
   }
 }

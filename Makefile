@@ -16,7 +16,7 @@ LIBRARY_SOURCES := $(shell find Sources/LessonKit Sources/Plotting Sources/Tenso
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
 
 .DEFAULT_GOAL := all
-.PHONY: all setup setup-site build test gallery lessons site check-site bench data clean help
+.PHONY: all setup setup-site build test gallery lessons playground site check-site bench data clean help
 
 ## all: set up, build in release, run every lesson, build the course site, render the gallery
 all: setup build lessons site gallery
@@ -74,9 +74,14 @@ output/06-cnn-cifar10/summary.json: | data/cifar-10-batches-bin/test_batch.bin
 output/07-mlp-digits/summary.json output/08-regularisation/summary.json: | data/digits.csv
 output/09-evaluation/summary.json: | data/breast_cancer.csv data/digits.csv
 
-## site: the course in output/site/: a page per lesson (figures, maths as MathML) and an index
+## playground: the playground's frames (every data set, activation, hidden layers and learning rate) in output/playground/
+playground: output/playground/manifest.json
+output/playground/manifest.json: $(wildcard Sources/PlaygroundKit/*.swift Sources/playground/*.swift) $(LIBRARY_SOURCES) | build
+	$(RELEASE)/playground --out output/playground
+
+## site: the course in output/site/: a page per lesson (figures, the code that draws them, maths as MathML), the playground and an index
 site: output/site/index.html
-output/site/index.html: $(foreach l,$(LESSONS),output/$(l)/summary.json) $(wildcard lessons/*/README.md) $(wildcard Sources/site/*.swift) | build
+output/site/index.html: $(foreach l,$(LESSONS),output/$(l)/summary.json) output/playground/manifest.json $(wildcard lessons/*/README.md lessons/*/main.swift) $(wildcard Sources/site/*.swift) | build
 	$(RELEASE)/site --lessons lessons --output output --site output/site
 
 ## setup-site: what check-site needs: Chromium (apt) and Playwright (pip)

@@ -63,6 +63,8 @@ let package = Package(
     .target(name: "FigureTesting", dependencies: ["Plotting", "CCairo", "Support"], swiftSettings: cpuFlags),
     .target(name: "BenchKit", swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
+    // The course's playground: small networks on 2-D data, trained and drawn frame by frame for the site.
+    .target(name: "PlaygroundKit", dependencies: ["Networks", "Datasets", "Plotting", "Tensors"], swiftSettings: cpuFlags),
 
     // MARK: - Executables
     .executableTarget(
@@ -74,6 +76,11 @@ let package = Package(
     .executableTarget(
       name: "bench",
       dependencies: ["BenchKit", "Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", "KernelsAVX512", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: cpuFlags),
+
+    .executableTarget(
+      name: "playground",
+      dependencies: ["PlaygroundKit", "Plotting", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
 
     .executableTarget(
@@ -100,6 +107,7 @@ let package = Package(
       swiftSettings: cpuFlags),
     .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),
     .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: cpuFlags),
+    .testTarget(name: "PlaygroundTests", dependencies: ["PlaygroundKit", "FigureTesting"], exclude: ["Baselines"], swiftSettings: cpuFlags),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels", "CCPU"], swiftSettings: cpuFlags),

@@ -25,13 +25,18 @@ struct Site: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Folder for the site.", valueName: "dir"))
   var site = "output/site"
 
+  @Option(name: .long, help: ArgumentHelp("Folder of the playground's frames and manifest.json (default: <output>/playground, as make playground writes it); without it the site has no playground page.", valueName: "dir"))
+  var playground: String?
+
   @Option(name: .long, help: ArgumentHelp("pandoc executable (converts Markdown with LaTeX maths to HTML with MathML).", valueName: "path"))
   var pandoc = "pandoc"
 
+  func validate() throws {
+    do { _ = try checkedOutputFolder(site, flag: "--site", example: "output/site") } catch let e as PathError { throw ValidationError(e.description) }
+  }
+
   func run() throws {
-    let names = try FileManager.default.contentsOfDirectory(atPath: lessons)
-      .filter { $0.range(of: #"^\d\d-[a-z0-9-]+$"#, options: .regularExpression) != nil }
-      .sorted()
+    let names = try SiteChecks.lessonNames(in: lessons)
     guard !names.isEmpty else { throw SiteError("no lessons found in \(lessons)/ (folders named NN-name)") }
     var pages: [LessonPage] = []
     for name in names { pages.append(try LessonPage.read(name: name, lessons: lessons, output: output)) }
@@ -51,18 +56,33 @@ struct Site: ParsableCommand {
         }
       }
     }
-    files.append(("\(site)/index.html", Data(index(pages).utf8)))
+    var hasPlayground = false
+    let playground = self.playground ?? "\(output)/playground"
+    if FileManager.default.fileExists(atPath: playground) {
+      let page = try PlaygroundPage.read(folder: playground)
+      let sidebar = Template.sidebar(pages.map { ($0.name, $0.number, $0.shortTitle) }, current: "playground", root: "")
+      files.append(("\(site)/playground.html", Data(Template.page(title: "Playground", root: "", body: page.html(sidebar: sidebar)).utf8)))
+      for (name, path) in page.files {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SiteError("\(path) cannot be read: run make playground") }
+        files.append(("\(site)/playground/\(name)", data))
+      }
+      hasPlayground = true
+    } else {
+      print("site: no playground in \(playground)/ (make playground draws it); the site has no playground page")
+    }
+    files.append(("\(site)/index.html", Data(index(pages, playground: hasPlayground).utf8)))
     files.append(("\(site)/style.css", Data(Template.css.utf8)))
+    try SiteChecks.checkImages(files, site: site)
     for (path, data) in files { try writeAtomically(data, to: path) }
     for page in pages { print("site: \(page.name).html (\(page.figures.count) figures)") }
     print("site: index.html with \(pages.count) lessons in \(site)/")
   }
 
-  func index(_ pages: [LessonPage]) -> String {
+  func index(_ pages: [LessonPage], playground: Bool) -> String {
     let items = pages.map { p in
       """
       <li class="lesson-card"><a href="\(p.name).html">
-        <img src="figures/\(p.name)/\(p.figures.first ?? "").png" alt="" loading="lazy">
+        \(p.figures.first.map { "<img src=\"figures/\(p.name)/\($0).png\" alt=\"\" loading=\"lazy\">" } ?? "")
         <span class="number">Lesson \(p.number)</span>
         <span class="title">\(escape(p.shortTitle))</span>
         <span class="summary">\(escape(p.summary))</span>
@@ -73,6 +93,7 @@ struct Site: ParsableCommand {
       <main class="index">
       <header class="site"><h1>NeuralLessons</h1>
       <p class="lede">How neural networks work, learned by running them: every figure below was drawn by a small Swift program that trained something real.</p></header>
+      \(playground ? "<p class=\"playground-link\"><a href=\"playground.html\">The playground</a>: pick a data set, an activation, the hidden layers and a learning rate, and watch a network learn.</p>" : "")
       <ol class="lessons">
       \(items)
       </ol>
@@ -110,9 +131,7 @@ struct LessonPage {
   /// Reads the README and checks it against the figures the lesson wrote (summary.json's "figures").
   static func read(name: String, lessons: String, output: String) throws -> LessonPage {
     let readmePath = "\(lessons)/\(name)/README.md"
-    guard let markdown = try? String(contentsOfFile: readmePath, encoding: .utf8) else {
-      throw SiteError("\(readmePath) is missing: every lesson needs its text")
-    }
+    let markdown = try SiteChecks.readText(readmePath, what: "text")
     let summaryPath = "\(output)/\(name)/summary.json"
     guard let data = FileManager.default.contents(atPath: summaryPath),
       let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let written = json["figures"] as? [String]

@@ -28,10 +28,12 @@ enum Template {
       let here = l.name == current ? " aria-current=\"page\"" : ""
       return "<li><a href=\"\(root)\(l.name).html\"\(here)><span class=\"n\">\(l.number)</span> \(escape(l.title))</a></li>"
     }.joined(separator: "\n")
+    let here = current == "playground" ? " aria-current=\"page\"" : ""
     return """
       <nav class="sidebar" aria-label="Lessons"><a class="home" href="\(root)index.html">NeuralLessons</a>
       <ol>
       \(items)
+      <li class="extra"><a href="\(root)playground.html"\(here)><span class="n">▶</span> Playground</a></li>
       </ol></nav>
       """
   }
@@ -101,6 +103,16 @@ enum Template {
     .lesson-card .number { color: var(--muted); font-size: 0.8rem; margin: 0.6rem 0.8rem 0; }
     .lesson-card .title { font-weight: bold; margin: 0.1rem 0.8rem; }
     .lesson-card .summary { color: var(--muted); font-size: 0.88rem; margin: 0.2rem 0.8rem 0.8rem; line-height: 1.4; }
+    .pg-controls { display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; font-family: "DejaVu Sans", Arial, sans-serif; font-size: 0.9rem; }
+    .pg-controls fieldset { border: 1px solid var(--rule); border-radius: 6px; padding: 0.3rem 0.7rem 0.5rem; margin: 0; }
+    .pg-controls fieldset:disabled { opacity: 0.45; }
+    .pg-controls label { display: block; cursor: pointer; }
+    .pg-time { display: flex; align-items: center; gap: 0.8rem; width: 100%; }
+    .pg-time input[type=range] { flex: 1; }
+    .pg-time button { font: inherit; padding: 0.3rem 1.2rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+    .pg-frame img { max-width: 100%; height: auto; }
+    main.playground { max-width: 56rem; }
+    .playground-link { font-family: "DejaVu Sans", Arial, sans-serif; }
     @media (max-width: 60rem) {
       nav.sidebar { position: static; width: auto; height: auto; border-right: none; border-bottom: 1px solid var(--rule); padding: 0.6rem 1rem; }
       nav.sidebar ol { display: flex; flex-wrap: wrap; gap: 0.2rem 0.6rem; }

@@ -67,6 +67,14 @@ final class LessonTests: XCTestCase {
     XCTAssertGreaterThan(try XCTUnwrap(fits["MSE"]?["b"]), try XCTUnwrap(fits["MAE"]?["b"]) + 0.2)
     let example = try XCTUnwrap(s["softmax_example"] as? [String: Any])
     XCTAssertEqual(try XCTUnwrap(example["loss"] as? Double), 0.4170, accuracy: 1e-3)
+    // The common mistake: labels (y − ȳ)/ȳ = -1/+1 give a cross-entropy below zero that keeps falling.
+    let labels = try XCTUnwrap(s["label_mistake"] as? [String: Any])
+    let right = try XCTUnwrap(labels["labels_0_1"] as? [String: Double]), wrong = try XCTUnwrap(labels["labels_normalised"] as? [String: Double])
+    XCTAssertEqual(wrong["low_label"], -1)
+    XCTAssertGreaterThan(try XCTUnwrap(right["final_loss"]), 0)
+    XCTAssertLessThan(try XCTUnwrap(wrong["final_loss"]), 0)
+    XCTAssertGreaterThan(try XCTUnwrap(wrong["loss_drop_last_step"]), 0.1, "still falling")
+    XCTAssertGreaterThan(try XCTUnwrap(wrong["weight_norm"]), 5 * (try XCTUnwrap(right["weight_norm"])))
     try run.checkBaseline("regression-losses")
   }
 
@@ -246,14 +254,37 @@ final class BackpropagationLessonTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.errorOutput)
     try run.checkFigureFiles()
     XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("05-backpropagation"))
+    try run.checkNumberMarkers()
     let s = try run.summary()
     XCTAssertLessThan(try XCTUnwrap(s["hand_vs_autograd_max_difference"] as? Double), 1e-6)
-    XCTAssertLessThan(try XCTUnwrap(s["hand_vs_numeric_max_error"] as? Double), 1e-3)
-    // The graph's gradients, worked out by hand: n = -0.8, dL/dn = 1 - tanh²(-0.8).
+    // The chain rule by hand agrees with Float64 differences to many digits and with autograd to Float32's;
+    // the engine's Float32 differences are limited by rounding (an absolute error of about ε L / h).
+    let check = try XCTUnwrap(s["gradient_check"] as? [String: Any])
+    func number(_ key: String) throws -> Double { try XCTUnwrap(check[key] as? Double, key) }
+    XCTAssertLessThan(try number("float64_max_relative_error"), 1e-6)
+    XCTAssertLessThan(try number("autograd_max_relative_error"), 1e-5)
+    XCTAssertLessThan(try number("float32_max_absolute_error"), 1e-4)
+    XCTAssertGreaterThan(try number("float32_max_relative_error"), 100 * (try number("float64_max_relative_error")))
+    XCTAssertLessThan(try number("sweep_best_error_float64"), 1e-9)
+    XCTAssertGreaterThan(try number("sweep_best_error_float32"), 1e-9, "Float32 differences cannot reach Float64's precision")
+    // The same delta in every layer is wrong, and training with it fails where the right deltas succeed.
+    let wrong = try XCTUnwrap(s["wrong_delta"] as? [String: Double])
+    XCTAssertGreaterThan(try XCTUnwrap(wrong["w1_relative_error"]), 0.5)
+    XCTAssertGreaterThan(try XCTUnwrap(wrong["wrong_final_loss"]), 10 * (try XCTUnwrap(wrong["right_final_loss"])))
+    // Snapshots at increasing epochs, the last one the final epoch.
+    let epochs = try XCTUnwrap(s["snapshot_epochs"] as? [Int])
+    XCTAssertEqual(epochs, epochs.sorted())
+    XCTAssertEqual(Set(epochs).count, epochs.count)
+    XCTAssertEqual(epochs.last, s["epochs"] as? Int)
+    XCTAssertEqual((s["snapshot_accuracies"] as? [Double])?.count, epochs.count)
+    // The graph's gradients, worked out by hand: u = d f = -0.8, dL/du = 1 - tanh²(-0.8).
     let graph = try XCTUnwrap(s["graph"] as? [String: [String: Double]])
-    let dn = 1 - pow(tanh(-0.8), 2)
-    XCTAssertEqual(try XCTUnwrap(graph["a"]?["grad"]), -3 * -0.2 * dn, accuracy: 1e-5)
-    XCTAssertEqual(try XCTUnwrap(graph["f"]?["grad"]), 4 * dn, accuracy: 1e-5)
+    let du = 1 - pow(tanh(-0.8), 2)
+    XCTAssertEqual(try XCTUnwrap(graph["u"]?["grad"]), du, accuracy: 1e-6)
+    XCTAssertEqual(try XCTUnwrap(graph["a"]?["grad"]), -3 * -0.2 * du, accuracy: 1e-5)
+    XCTAssertEqual(try XCTUnwrap(graph["b"]?["grad"]), 2 * -0.2 * du, accuracy: 1e-5)
+    XCTAssertEqual(try XCTUnwrap(graph["c"]?["grad"]), -0.2 * du, accuracy: 1e-5)
+    XCTAssertEqual(try XCTUnwrap(graph["f"]?["grad"]), 4 * du, accuracy: 1e-5)
     XCTAssert(run.output.contains("by hand") && run.output.contains("autograd"), "the lesson prints the gradients")
     try run.checkBaseline("computation-graph")
   }
@@ -298,9 +329,11 @@ final class CNNLessonTests: XCTestCase {
     XCTAssertEqual(s["validation_images"] as? Int, 12)
     XCTAssertEqual(s["test_images"] as? Int, 24)
     let history = try XCTUnwrap(s["history"] as? [String: [Double]])
-    XCTAssertEqual(try XCTUnwrap(s["validation_accuracy"] as? Double), try XCTUnwrap(history["validation_accuracy"]?.last))
-    XCTAssertEqual(try XCTUnwrap(s["validation_accuracy"] as? Double) * 12, (try XCTUnwrap(s["validation_accuracy"] as? Double) * 12).rounded(), accuracy: 1e-9, "a fraction of the 12 validation images")
-    XCTAssertEqual(try XCTUnwrap(s["test_accuracy"] as? Double) * 24, (try XCTUnwrap(s["test_accuracy"] as? Double) * 24).rounded(), accuracy: 1e-9, "a fraction of the 24 test images")
+    let validationRight: Double = try XCTUnwrap(s["validation_accuracy"] as? Double) * 12
+    let testRight: Double = try XCTUnwrap(s["test_accuracy"] as? Double) * 24
+    XCTAssertEqual(s["validation_accuracy"] as? Double, history["validation_accuracy"]?.last)
+    XCTAssertEqual(validationRight, validationRight.rounded(), accuracy: 1e-9, "a fraction of the 12 validation images")
+    XCTAssertEqual(testRight, testRight.rounded(), accuracy: 1e-9, "a fraction of the 24 test images")
     XCTAssert(run.output.contains("108 training, 12 validation and 24 test images"), run.output)
 
     // The ranking the text and the bar chart use agrees with the per-class accuracies; the confusion matrix
@@ -311,10 +344,13 @@ final class CNNLessonTests: XCTestCase {
     XCTAssertEqual(ranked.map { perClass[$0]! }, ranked.map { perClass[$0]! }.sorted(by: >))
     let confusion = try XCTUnwrap(s["confusion"] as? [String: [String: Int]])
     XCTAssertEqual(confusion.values.flatMap(\.values).reduce(0, +), 24)
-    XCTAssertEqual(try XCTUnwrap(s["vehicle_accuracy"] as? Double), ["airplane", "automobile", "ship", "truck"].map { perClass[$0]! }.reduce(0, +) / 4, accuracy: 1e-12)
+    let vehicles: [Double] = ["airplane", "automobile", "ship", "truck"].map { perClass[$0]! }
+    XCTAssertEqual(try XCTUnwrap(s["vehicle_accuracy"] as? Double), vehicles.reduce(0, +) / 4, accuracy: 1e-12)
 
     // What the text states about the layers: receptive fields, the 5-D input's one-line error, channels.
-    XCTAssertEqual(try XCTUnwrap(s["receptive_field"] as? [String: Int]), ["conv1": 3, "pool1": 4, "conv2": 8, "pool2": 10, "conv3": 18])
+    let fields: [String: Int] = ["conv1": 3, "pool1": 4, "conv2": 8, "pool2": 10, "conv3": 18]
+    XCTAssertEqual(try XCTUnwrap(s["receptive_field"] as? [String: Int]), fields)
+    XCTAssertEqual(s["input_pixels_seen"] as? Int, 30, "3 · 4 + 18: the second pooling drops the last two rows and columns")
     XCTAssertEqual(s["extra_axis_error"] as? String, "conv2d: the input must be [batch, channels, height, width], got shape [1, 1, 3, 32, 32]")
     let maps = try XCTUnwrap(s["feature_maps"] as? [String: Any])
     for (key, channels) in [("conv1", 32), ("conv2", 64), ("conv3", 64)] {
@@ -343,7 +379,7 @@ final class CNNLessonTests: XCTestCase {
   }
 
   func testSameSeedGivesIdenticalFiguresAndNumbers() throws {
-    let args = ["--quick", "--data", data, "--epochs", "1", "--batch-size", "16", "--seed", "3"]
+    let args: [String] = ["--quick", "--data", data, "--epochs", "1", "--batch-size", "16", "--seed", "3"]
     let a = try LessonRun.run("06-cnn-cifar10", args), b = try LessonRun.run("06-cnn-cifar10", args)
     defer { a.remove(); b.remove() }
     XCTAssertEqual(a.status, 0, a.errorOutput)

@@ -143,4 +143,45 @@ final class SiteTests: XCTestCase {
     XCTAssertEqual(message.split(separator: "\n").count, 1, message)
     XCTAssertEqual(try String(contentsOfFile: "\(root!)/output/site/01-first.html", encoding: .utf8), before)
   }
+
+  /// A fake playground: a manifest with one data set, two activations, two hidden shapes, one rate, three frames.
+  func makePlayground(skipping missing: String? = nil) throws {
+    let folder = "\(root!)/output/playground"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let ids = ["circle-linear-none-lr0.3", "circle-tanh-4-lr0.3", "circle-relu-4-lr0.3"]
+    let manifest = """
+      {"datasets": ["circle"], "activations": ["tanh", "relu"], "hidden": ["none", "4"], "learning_rates": [0.3],
+       "frame_epochs": [0, 5, 10], "default": "circle-tanh-4-lr0.3", "settings": [\(ids.map { "\"\($0)\"" }.joined(separator: ", "))]}
+      """
+    try manifest.write(toFile: "\(folder)/manifest.json", atomically: true, encoding: .utf8)
+    for id in ids {
+      for k in 0..<3 where "\(id)-\(k)" != missing {
+        try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(folder)/\(id)-\(k).png"))
+      }
+    }
+  }
+
+  func testThePlaygroundPageHasEveryFrameItsControlsCanChoose() throws {
+    try makePlayground()
+    let (status, output) = try runSite()
+    if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
+    XCTAssertEqual(status, 0, output)
+    let page = try String(contentsOfFile: "\(root!)/output/site/playground.html", encoding: .utf8)
+    XCTAssert(page.contains("src=\"playground/circle-tanh-4-lr0.3-2.png\""), "without scripts: the default run's last frame")
+    XCTAssert(page.contains("<input type=\"range\" id=\"pg-frame\" min=\"0\" max=\"2\""), page)
+    XCTAssert(page.contains("value=\"relu\"") && page.contains("value=\"none\""), page)
+    XCTAssertNil(page.range(of: #"<script[^>]*src="#, options: .regularExpression), "the only script is inline")
+    for id in ["circle-linear-none-lr0.3", "circle-tanh-4-lr0.3", "circle-relu-4-lr0.3"] {
+      for k in 0..<3 { XCTAssert(FileManager.default.fileExists(atPath: "\(root!)/output/site/playground/\(id)-\(k).png"), "\(id)-\(k)") }
+    }
+    let index = try String(contentsOfFile: "\(root!)/output/site/index.html", encoding: .utf8)
+    XCTAssert(index.contains("href=\"playground.html\""))
+  }
+
+  func testAMissingPlaygroundFrameFailsTheBuild() throws {
+    try makePlayground(skipping: "circle-relu-4-lr0.3-1")
+    let (status, output) = try runSite()
+    XCTAssertNotEqual(status, 0)
+    XCTAssert(output.contains("circle-relu-4-lr0.3-1.png is missing: run make playground"), output)
+  }
 }

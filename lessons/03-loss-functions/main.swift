@@ -26,6 +26,9 @@ struct LossFunctionsLesson: ParsableCommand {
     guard delta > 0, delta.isFinite else { throw ValidationError("--delta must be a positive number, got \(delta)") }
   }
 
+  /// Learning rate of the line fits' gradient descent.
+  static let fitLearningRate: Float = 0.05
+
   func run() throws {
     let lesson = try Lesson(name: "03-loss-functions", options: options)
     let steps = self.steps ?? (options.quick ? 200 : 1500)
@@ -61,7 +64,8 @@ struct LossFunctionsLesson: ParsableCommand {
       ys.append(y)
     }
     let xt = try Tensor(xs, shape: [n]), yt = try Tensor(ys, shape: [n])
-    let fits = Figure(width: 1200, height: 420, columns: 3, title: "A line fitted to data with outliers (true line y = 0.8x + 0.5, dashed)")
+    let outliers = (0..<n).filter { $0 % 10 == 7 }.count
+    let fits = Figure(width: 1200, height: 420, columns: 3, title: "A line fitted by gradient descent to \(n) points, \(outliers) of them outliers (true line y = 0.8x + 0.5, dashed)")
     var fitted: [String: SummaryValue] = [:]
     let losses: [(String, (Tensor, Tensor) throws -> Tensor)] = [
       ("MSE", { try Loss.meanSquaredError($0, $1) }),
@@ -70,7 +74,8 @@ struct LossFunctionsLesson: ParsableCommand {
     ]
     for (i, (name, loss)) in losses.enumerated() {
       let w = Tensor(scalar: 0, requiresGrad: true), b = Tensor(scalar: 0, requiresGrad: true)
-      let opt = try Adam([w, b], learningRate: 0.02)
+      // Lesson 1's plain gradient descent, the same for the three losses.
+      let opt = try SGD([w, b], learningRate: Self.fitLearningRate)
       for _ in 0..<steps {
         opt.zeroGrad()
         try loss(try xt * w + b, yt).backward()
@@ -86,7 +91,8 @@ struct LossFunctionsLesson: ParsableCommand {
       ax.line([-2, 2], [-2, 2].map { 0.8 * $0 + 0.5 }, label: "true line", color: .ink, width: 1.2, dash: .dashed)
       ax.line([-2, 2], [-2, 2].map { Double(w.item) * $0 + Double(b.item) }, label: "\(name) fit", color: Palette.color(i), width: 2.5)
       ax.yLimits = -2.5...9
-      ax.legend = .upperLeft
+      // Below the line on the right there are never points: .best put the MAE panel's legend against an outlier.
+      ax.legend = .lowerRight
     }
     try lesson.save(fits, as: "outlier-fits")
 
@@ -108,9 +114,34 @@ struct LossFunctionsLesson: ParsableCommand {
     let sig = { (z: Double) in 1 / (1 + exp(-z)) }
     c2.line(z, z.map { Swift.abs(sig($0) - 1) }, label: "cross-entropy: |σ(z) − 1|", color: Palette.color(0))
     c2.line(z, z.map { Swift.abs(2 * (sig($0) - 1) * sig($0) * (1 - sig($0))) }, label: "MSE: |2(σ − 1)σ(1 − σ)|", color: Palette.color(2), dash: .dashed)
-    c2.annotate("very wrong, yet MSE's gradient vanishes", pointingAt: -5, 0.013, textAt: -2.2, 0.55, size: 11)
+    c2.annotate("very wrong, yet MSE's gradient ≈ 0", pointingAt: -5, 0.013, textAt: -3.4, 0.38, size: 11)
     c2.legend = .upperRight
     try lesson.save(cls, as: "classification-losses")
+
+    // MARK: The common mistake: binary labels "normalised" like regression targets
+    let labelBlobs = try Toy2D.blobs(count: options.quick ? 60 : 200, centers: [(-1.2, -0.8), (1.2, 0.8)], spread: 0.75, seed: lesson.seed(4))
+    let mean = labelBlobs.labels.reduce(0.0) { $0 + Double($1) } / Double(labelBlobs.labels.count)
+    let normalised = try Tensor(labelBlobs.labels.map { Float((Double($0) - mean) / mean) }, shape: [labelBlobs.labels.count, 1])
+    var labelRuns: [String: SummaryValue] = [:]
+    for (name, targets) in [("labels_0_1", labelBlobs.targets), ("labels_normalised", normalised)] {
+      var rng = SeededGenerator(seed: lesson.seed(5))
+      let neuron = Sequential([try Dense(2, 1, initializer: .zeros, rng: &rng)])
+      lesson.say("Lesson 1's neuron with \(name == "labels_0_1" ? "labels 0 and 1" : "labels (y − ȳ)/ȳ, i.e. \(normalised.data.min()!) and \(normalised.data.max()!)")")
+      let h = try Trainer(
+        loss: .binaryCrossEntropyWithLogits, optimizer: try SGD(neuron.parameters, learningRate: 0.5), epochs: steps / 5,
+        batchSize: labelBlobs.labels.count, seed: lesson.seed(6), progress: ProgressPrinter(every: max(1, steps / 20))
+      ).fit(neuron, x: labelBlobs.x, y: targets)
+      let dense = neuron.layers[0] as! Dense
+      // Accuracy against the true classes: ŷ ≥ 0.5 (z ≥ 0) means class 1.
+      let z = try Tensor.withoutGrad { try neuron(labelBlobs.x) }.data
+      let correct = zip(z, labelBlobs.labels).filter { ($0 >= 0) == ($1 == 1) }.count
+      labelRuns[name] = .object([
+        "final_loss": .number(h.trainLoss.last!), "loss_drop_last_step": .number(h.trainLoss[h.epochs - 2] - h.trainLoss.last!),
+        "accuracy": .number(Double(correct) / Double(z.count)), "b": .number(Double(dense.bias.data[0])),
+        "weight_norm": .number(Double(dense.weight.data.map { $0 * $0 }.reduce(Float(0), +).squareRoot())),
+        "low_label": .number(Double(targets.data.min()!)), "high_label": .number(Double(targets.data.max()!)),
+      ])
+    }
 
     // MARK: Softmax cross-entropy for three classes
     let logits: [Float] = [2.0, 1.0, 0.1]
@@ -135,6 +166,10 @@ struct LossFunctionsLesson: ParsableCommand {
     s2.yLabel = "z₂ (class 2's logit)"
     s2.heatmap(landscape, rows: g, columns: g, x: range, y: range, colormap: .viridis, colorbar: "cross-entropy")
     s2.contour(landscape, rows: g, columns: g, x: range, y: range, levels: [0.5, 1, 2, 3, 4], color: .white, labels: true, width: 1)
+    // Softmax depends only on differences of logits: the example is the point (z₁ − z₀, z₂ − z₀) here.
+    let example = (Double(logits[1] - logits[0]), Double(logits[2] - logits[0]))
+    s2.scatter([example.0], [example.1], color: .white, size: 12, marker: .plus, edge: nil)
+    s2.text(String(format: "the example: %.3f", ce), x: example.0 + 0.25, y: example.1 - 0.1, size: 11, color: .white, anchor: .left, baseline: .top)
     s2.equalAspect = true
     try lesson.save(soft, as: "softmax-cross-entropy")
 
@@ -167,14 +202,19 @@ struct LossFunctionsLesson: ParsableCommand {
     l2.heatmap(surface, rows: wg, columns: wg, x: wRange, y: wRange, colormap: Colormap.viridis, colorbar: "binary cross-entropy")
     l1.scatter([bestW.0], [bestW.1], label: "lowest point on the grid", color: Color(hex: 0xd55e00), size: 10, marker: .plus, edge: nil)
     l2.scatter([bestW.0], [bestW.1], color: .white, size: 10, marker: .plus, edge: nil)
-    l1.legend = .lowerRight
+    l1.legend = .best
     try lesson.save(land, as: "loss-landscape")
 
     lesson.summary = [
       "line_fits": .object(fitted),
       "softmax_example": .object(["logits": .numbers(logits), "probabilities": .numbers(probs), "loss": .number(Double(ce))]),
       "landscape_minimum": .object(["w1": .number(bestW.0), "w2": .number(bestW.1), "loss": .number(surface[best])]),
+      "label_mistake": .object(labelRuns.merging(["label_steps": .number(Double(steps / 5))]) { a, _ in a }),
       "steps": .number(Double(steps)),
+      "points": .number(Double(n)),
+      "outliers": .number(Double(outliers)),
+      "fit_learning_rate": .number(Double(Self.fitLearningRate)),
+      "huber_delta": .number(d),
     ]
     try lesson.finish()
   }

@@ -139,7 +139,7 @@ struct ActivationsLesson: ParsableCommand {
     let others = histories.dropFirst().compactMap { $0.validationAccuracy.last! }
 
     // Small multiples: each activation's loss in colour, the other seven in grey behind it.
-    let lossFig = Figure(width: 1200, height: 560, rows: 2, columns: 4, title: "Training loss (binary cross-entropy, log scale) on two moons, same MLP 2-\(hidden)-\(hidden)-1, one activation each")
+    let lossFig = Figure(width: 1200, height: 560, rows: 2, columns: 4, title: "Training loss on two moons (log scale): each activation in blue, the other seven in grey, one neuron dashed")
     let steps = (1...epochs).map(Double.init)
     let lossRange = histories.flatMap(\.trainLoss).filter { $0 > 0 }
     for (i, f) in Self.activations.enumerated() {
@@ -148,11 +148,11 @@ struct ActivationsLesson: ParsableCommand {
       ax.yScale = .log
       ax.yLimits = lossRange.min()! / 1.5...lossRange.max()! * 1.5
       for (j, h) in histories.enumerated() where j != i {
-        ax.line(steps, h.trainLoss, label: j == (i == 0 ? 1 : 0) ? "the other seven" : nil, color: Color(hex: 0xc8c8c8), width: 1)
+        ax.line(steps, h.trainLoss, color: Color(hex: 0xc8c8c8), width: 1)
       }
-      ax.horizontalLine(at: line.trainLoss.last!, label: "one neuron (a line)", color: Palette.color(3), width: 1.2, dash: .dashed)
-      ax.line(steps, histories[i].trainLoss, label: f.description, color: Palette.color(0), width: 2.2)
-      ax.legend = i == 0 ? .best : .none
+      ax.horizontalLine(at: line.trainLoss.last!, color: Palette.color(3), width: 1.2, dash: .dashed)
+      ax.line(steps, histories[i].trainLoss, color: Palette.color(0), width: 2.2)
+      if i % 4 == 0 { ax.yLabel = "binary cross-entropy" }
       if i >= 4 { ax.xLabel = "step" }
     }
     try lesson.save(lossFig, as: "moons-loss-curves")

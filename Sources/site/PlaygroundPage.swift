@@ -94,37 +94,23 @@ struct PlaygroundPage {
       <fieldset><legend>Learning rate</legend>
       \(radios("lr", learningRates, dRate))
       </fieldset>
-      <div class="pg-time"><button type="button" id="pg-play">Play</button>
-      <input type="range" id="pg-frame" min="0" max="\(last)" value="\(last)" aria-label="epoch">
-      <output id="pg-epoch">epoch \(epochs[last])</output></div>
       </form>
-      <figure class="pg-frame"><img id="pg-image" src="playground/\(defaultSetting)-\(last).png" width="780" height="280"
-      alt="The network, its decision boundary and its training loss"></figure>
+      \(Template.player(
+        id: "pg", prefix: "playground/\(defaultSetting)-", labels: epochs.map { "epoch \($0)" },
+        alt: "The network, its decision boundary and its training loss", caption: "The chosen network after each epoch shown.",
+        start: last, width: 780, height: 280))
+      \(Template.playerScript)
       <script>
       (function () {
-        var form = document.getElementById('pg-controls'), img = document.getElementById('pg-image');
-        var slider = document.getElementById('pg-frame'), label = document.getElementById('pg-epoch');
-        var play = document.getElementById('pg-play'), epochs = [\(epochs.map(String.init).joined(separator: ", "))], timer = null;
+        var form = document.getElementById('pg-controls'), player = document.getElementById('pg');
         function pick(name) { return form.querySelector('input[name="' + name + '"]:checked').value; }
-        function show() {
+        form.addEventListener('change', function () {
           var hidden = pick('hidden'), activation = hidden === 'none' ? 'linear' : pick('activation');
           form.querySelector('fieldset.activation').disabled = hidden === 'none';
-          img.src = 'playground/' + pick('data') + '-' + activation + '-' + hidden + '-lr' + pick('lr') + '-' + slider.value + '.png';
-          label.textContent = 'epoch ' + epochs[+slider.value];
-        }
-        function stop() { clearInterval(timer); timer = null; play.textContent = 'Play'; }
-        form.addEventListener('change', show);
-        slider.addEventListener('input', show);
-        play.addEventListener('click', function () {
-          if (timer) { stop(); return; }
-          if (+slider.value === epochs.length - 1) { slider.value = 0; show(); }
-          play.textContent = 'Pause';
-          timer = setInterval(function () {
-            if (+slider.value >= epochs.length - 1) { stop(); return; }
-            slider.value = +slider.value + 1; show();
-          }, 500);
+          player.dataset.prefix = 'playground/' + pick('data') + '-' + activation + '-' + hidden + '-lr' + pick('lr') + '-';
+          player.dispatchEvent(new Event('prefixchange'));
         });
-        show();
+        form.querySelector('fieldset.activation').disabled = pick('hidden') === 'none';
       })();
       </script>
       </main>

@@ -55,6 +55,15 @@ struct Site: ParsableCommand {
           files.append(("\(site)/figures/\(page.name)/\(figure).\(ext)", data))
         }
       }
+      for (animation, labels) in page.animations {
+        for k in labels.indices {
+          let source = "\(output)/\(page.name)/\(animation)-\(k).png"
+          guard let data = FileManager.default.contents(atPath: source) else {
+            throw SiteError("\(source) is missing (frame \(k + 1) of \(labels.count) of the animation '\(animation)'): run the lesson again (make lessons)")
+          }
+          files.append(("\(site)/figures/\(page.name)/\(animation)-\(k).png", data))
+        }
+      }
     }
     var hasPlayground = false
     let playground = self.playground ?? "\(output)/playground"
@@ -121,10 +130,14 @@ struct LessonPage {
   /// The program, and the regions of it that draw each figure.
   let source: String
   let regions: [CodeRegion]
+  /// Animations the README shows, with the label of each frame (summary.json's "animations").
+  let animations: [String: [String]]
 
   var number: Int { Int(name.prefix(2)) ?? 0 }
 
   static let figurePattern = try! NSRegularExpression(pattern: #"!\[([^\]]*)\]\(([A-Za-z0-9_-]+)\.svg\)"#)
+  /// An animation: `![caption](name.frames)` shows the frames name-0.png ... the lesson wrote, in the frame player.
+  static let animationPattern = try! NSRegularExpression(pattern: #"!\[([^\]]*)\]\(([A-Za-z0-9_-]+)\.frames\)"#)
   /// A cross-reference to a figure in the text: `@fig:loss-curve` becomes "Figure 3", linked.
   static let referencePattern = try! NSRegularExpression(pattern: #"@fig:([A-Za-z0-9_-]+)"#)
 
@@ -146,12 +159,21 @@ struct LessonPage {
     if let unshown = written.first(where: { !shown.contains($0) }) {
       throw SiteError("\(name) wrote the figure '\(unshown)', which \(readmePath) does not show: add ![caption](\(unshown).svg) to the text or stop writing it")
     }
+    let writtenAnimations = (json["animations"] as? [String: Any] ?? [:]).compactMapValues { $0 as? [String] }
+    let shownAnimations = animationPattern.matches(in: markdown, range: NSRange(markdown.startIndex..., in: markdown))
+      .map { String(markdown[Range($0.range(at: 2), in: markdown)!]) }
+    if let missing = shownAnimations.first(where: { writtenAnimations[$0] == nil }) {
+      throw SiteError("\(readmePath) shows the animation '\(missing)', which \(name) did not write")
+    }
+    if let unshown = writtenAnimations.keys.sorted().first(where: { !shownAnimations.contains($0) }) {
+      throw SiteError("\(name) wrote the animation '\(unshown)', which \(readmePath) does not show: add ![caption](\(unshown).frames) to the text")
+    }
     let sourcePath = "\(lessons)/\(name)/main.swift"
     let source = (try? String(contentsOfFile: sourcePath, encoding: .utf8)) ?? ""
     let regions: [CodeRegion]
     do { regions = try CodeRegion.regions(in: source, file: sourcePath) } catch let e as RegionError { throw SiteError(e.description) }
     for region in regions {
-      if let unknown = region.figures.first(where: { !shown.contains($0) }) {
+      if let unknown = region.figures.first(where: { !shown.contains($0) && writtenAnimations[$0] == nil }) {
         throw SiteError("\(sourcePath):\(region.firstLine - 1): the region names the figure '\(unknown)', which the lesson does not show")
       }
     }
@@ -172,7 +194,8 @@ struct LessonPage {
     let seed = (json["seed"] as? NSNumber).map { "\($0)" } ?? "?"
     return LessonPage(
       name: name, title: title, shortTitle: shortTitle.prefix(1).uppercased() + shortTitle.dropFirst(), summary: plain, markdown: markdown,
-      figures: shown, numbers: json, seed: seed, date: modified.map { day.string(from: $0) } ?? "?", source: source, regions: regions)
+      figures: shown, numbers: json, seed: seed, date: modified.map { day.string(from: $0) } ?? "?", source: source, regions: regions,
+      animations: writtenAnimations)
   }
 
   /// The page: the README through pandoc (maths as MathML), figures as SVG with a PNG link and their code,
@@ -189,23 +212,28 @@ struct LessonPage {
     } catch let e as SummaryMarkers.MarkerError {
       throw SiteError("lessons/\(name)/README.md: \(e.description)")
     }
+    // Figures and animations are numbered together, in the order the text shows them.
+    let anyFigure = try! NSRegularExpression(pattern: #"!\[([^\]]*)\]\(([A-Za-z0-9_-]+)\.(svg|frames)\)"#)
+    let order = anyFigure.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 2), in: text)!]) }
     // Cross-references: @fig:name becomes a link "Figure N".
     for match in Self.referencePattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
       let figure = String(text[Range(match.range(at: 1), in: text)!])
-      guard let n = figures.firstIndex(of: figure) else {
+      guard let n = order.firstIndex(of: figure) else {
         throw SiteError("lessons/\(name)/README.md refers to @fig:\(figure), a figure the page does not show")
       }
       text.replaceSubrange(Range(match.range, in: text)!, with: "[Figure \(n + 1)](#\(figure))")
     }
     // Figures become HTML blocks before pandoc sees the text: numbered, with the code that draws them.
     // (Pandoc sees a placeholder paragraph, so the code inside is never read as Markdown.)
-    var number = figures.count
+    var number = order.count
     var blocks: [String: String] = [:]
-    for match in Self.figurePattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+    for match in anyFigure.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
       let caption = String(text[Range(match.range(at: 1), in: text)!])
       let figure = String(text[Range(match.range(at: 2), in: text)!])
+      let isAnimation = text[Range(match.range(at: 3), in: text)!] == "frames"
       let token = "NLFIGUREBLOCK\(number)X"
-      blocks["<p>\(token)</p>"] = figureBlock(figure, number: number, caption: caption)
+      blocks["<p>\(token)</p>"] = isAnimation
+        ? animationBlock(figure, number: number, caption: caption) : figureBlock(figure, number: number, caption: caption)
       text.replaceSubrange(Range(match.range, in: text)!, with: "\n\n\(token)\n\n")
       number -= 1
     }
@@ -231,21 +259,35 @@ struct LessonPage {
       <nav class="pager">\(previous.map { "<a rel=\"prev\" href=\"\($0.name).html\">← \(escape($0.title))</a>" } ?? "<span></span>")
       \(next.map { "<a rel=\"next\" href=\"\($0.name).html\">\(escape($0.title)) →</a>" } ?? "<span></span>")</nav>
       """
+    let script = animations.isEmpty ? "" : "\n" + Template.playerScript
     return Template.page(
       title: title, root: "",
       body: Template.sidebar(all.map { ($0.name, $0.number, $0.shortTitle) }, current: name, root: "")
-        + "\n<main class=\"lesson\">\n" + body + "\n" + pager + "\n</main>\n")
+        + "\n<main class=\"lesson\">\n" + body + "\n" + pager + script + "\n</main>\n")
+  }
+
+  /// The lines of main.swift that draw `figure`, folded under the figure.
+  func codeBlock(_ figure: String) -> String {
+    let mine = regions.filter { $0.figures.contains(figure) }
+    guard !mine.isEmpty else { return "" }
+    let snippets = mine.map { r in
+      "<pre><code class=\"language-swift\">\(escape(r.code))</code></pre>\n<p class=\"where\"><a href=\"source/\(name).html#L\(r.firstLine)\">main.swift, lines \(r.firstLine)–\(r.lastLine)</a></p>"
+    }.joined(separator: "\n")
+    return "\n<details class=\"code\"><summary>The code that draws it</summary>\n\(snippets)\n</details>"
+  }
+
+  /// An animation in the frame player: the last frame without scripts; play/pause and a scrubber with them.
+  func animationBlock(_ animation: String, number: Int, caption: String) -> String {
+    let labels = animations[animation] ?? []
+    let last = max(labels.count - 1, 0)
+    return Template.player(
+      id: animation, prefix: "figures/\(name)/\(animation)-", labels: labels, alt: caption,
+      caption: "<span class=\"figure-number\">Figure \(number).</span> \(escape(caption)) (\(labels.count) frames: press Play or drag the slider)",
+      start: last) + codeBlock(animation)
   }
 
   func figureBlock(_ figure: String, number: Int, caption: String) -> String {
-    let mine = regions.filter { $0.figures.contains(figure) }
-    var code = ""
-    if !mine.isEmpty {
-      let snippets = mine.map { r in
-        "<pre><code class=\"language-swift\">\(escape(r.code))</code></pre>\n<p class=\"where\"><a href=\"source/\(name).html#L\(r.firstLine)\">main.swift, lines \(r.firstLine)–\(r.lastLine)</a></p>"
-      }.joined(separator: "\n")
-      code = "\n<details class=\"code\"><summary>The code that draws it</summary>\n\(snippets)\n</details>"
-    }
+    let code = codeBlock(figure)
     return """
       <figure id="\(figure)"><a href="figures/\(name)/\(figure).svg"><img src="figures/\(name)/\(figure).svg" alt="\(escape(caption))"></a>
       <figcaption><span class="figure-number">Figure \(number).</span> \(escape(caption)) <a class="download" href="figures/\(name)/\(figure).png" download>PNG</a></figcaption>\(code)</figure>

@@ -1,3 +1,5 @@
+import Support
+
 /// The page frame and the style sheet: system fonts only, no external requests, so pages work offline.
 enum Template {
   /// A page; `root` is the path back to the site's top folder ("" or "../"). The index passes no title.
@@ -37,6 +39,48 @@ enum Template {
       </ol></nav>
       """
   }
+
+  /// The frame player: a figure showing `prefix`0.png ... with play/pause and a scrubber (hidden until the
+  /// script runs; without scripts the frame `start` shows). Lesson animations and the playground use it.
+  static func player(id: String, prefix: String, labels: [String], alt: String, caption: String, start: Int, width: Int? = nil, height: Int? = nil) -> String {
+    let json = "[" + labels.map { jsonQuoted($0) }.joined(separator: ",") + "]"
+    let size = width.map { " width=\"\($0)\"" } ?? ""
+    let size2 = height.map { " height=\"\($0)\"" } ?? ""
+    return """
+      <figure id="\(id)" class="player" data-prefix="\(escape(prefix))" data-labels="\(escape(json))">
+      <img src="\(escape(prefix))\(start).png"\(size)\(size2) alt="\(escape(alt))">
+      <div class="player-controls" hidden><button type="button">Play</button>
+      <input type="range" min="0" max="\(max(labels.count - 1, 0))" value="\(start)" aria-label="frame">
+      <output>\(escape(labels.indices.contains(start) ? labels[start] : ""))</output></div>
+      <figcaption>\(caption)</figcaption></figure>
+      """
+  }
+
+  /// Wires every frame player on the page: it only chooses which image to show. A player's prefix may be
+  /// changed from outside (the playground's controls) followed by a 'prefixchange' event.
+  static let playerScript = """
+    <script>
+    document.querySelectorAll('figure.player').forEach(function (fig) {
+      var img = fig.querySelector('img'), slider = fig.querySelector('input[type=range]');
+      var label = fig.querySelector('output'), play = fig.querySelector('button');
+      var labels = JSON.parse(fig.dataset.labels), timer = null;
+      fig.querySelector('.player-controls').hidden = false;
+      function show() { img.src = fig.dataset.prefix + slider.value + '.png'; label.textContent = labels[+slider.value]; }
+      function stop() { clearInterval(timer); timer = null; play.textContent = 'Play'; }
+      slider.addEventListener('input', show);
+      fig.addEventListener('prefixchange', show);
+      play.addEventListener('click', function () {
+        if (timer) { stop(); return; }
+        if (+slider.value === labels.length - 1) { slider.value = 0; show(); }
+        play.textContent = 'Pause';
+        timer = setInterval(function () {
+          if (+slider.value >= labels.length - 1) { stop(); return; }
+          slider.value = +slider.value + 1; show();
+        }, 500);
+      });
+    });
+    </script>
+    """
 
   static let css = """
     :root { --ink: #262626; --muted: #5a5a5a; --accent: #0867a8; --rule: #e3e3e3; --paper: #fff; --code: #f4f4f4;
@@ -107,6 +151,11 @@ enum Template {
     .pg-controls fieldset { border: 1px solid var(--rule); border-radius: 6px; padding: 0.3rem 0.7rem 0.5rem; margin: 0; }
     .pg-controls fieldset:disabled { opacity: 0.45; }
     .pg-controls label { display: block; cursor: pointer; }
+    .player-controls { display: flex; align-items: center; gap: 0.8rem; margin-top: 0.4rem; font-family: "DejaVu Sans", Arial, sans-serif; font-size: 0.9rem; }
+    .player-controls[hidden] { display: none; }
+    .player-controls input[type=range] { flex: 1; }
+    .player-controls button { font: inherit; padding: 0.25rem 1.1rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+    .player-controls output { min-width: 7rem; }
     .pg-time { display: flex; align-items: center; gap: 0.8rem; width: 100%; }
     .pg-time input[type=range] { flex: 1; }
     .pg-time button { font: inherit; padding: 0.3rem 1.2rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }

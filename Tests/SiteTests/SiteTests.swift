@@ -168,7 +168,8 @@ final class SiteTests: XCTestCase {
     XCTAssertEqual(status, 0, output)
     let page = try String(contentsOfFile: "\(root!)/output/site/playground.html", encoding: .utf8)
     XCTAssert(page.contains("src=\"playground/circle-tanh-4-lr0.3-2.png\""), "without scripts: the default run's last frame")
-    XCTAssert(page.contains("<input type=\"range\" id=\"pg-frame\" min=\"0\" max=\"2\""), page)
+    XCTAssert(page.contains("<input type=\"range\" min=\"0\" max=\"2\" value=\"2\""), page)
+    XCTAssert(page.contains("data-prefix=\"playground/circle-tanh-4-lr0.3-\""), page)
     XCTAssert(page.contains("value=\"relu\"") && page.contains("value=\"none\""), page)
     XCTAssertNil(page.range(of: #"<script[^>]*src="#, options: .regularExpression), "the only script is inline")
     for id in ["circle-linear-none-lr0.3", "circle-tanh-4-lr0.3", "circle-relu-4-lr0.3"] {
@@ -183,5 +184,26 @@ final class SiteTests: XCTestCase {
     let (status, output) = try runSite()
     XCTAssertNotEqual(status, 0)
     XCTAssert(output.contains("circle-relu-4-lr0.3-1.png is missing: run make playground"), output)
+  }
+
+  func testAnAnimationPlaysItsFramesInThePlayer() throws {
+    try makeLesson(
+      "03-third", readme: "# Lesson 3: moving\n\nSee @fig:growing.\n\n![A plot](plot.svg)\n\n![It grows](growing.frames)\n", figures: ["plot"],
+      numbers: ", \"animations\": {\"growing\": [\"epoch 1\", \"epoch 2\"]}")
+    for k in 0..<2 { try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/03-third/growing-\(k).png")) }
+    let (status, output) = try runSite()
+    if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
+    XCTAssertEqual(status, 0, output)
+    let page = try String(contentsOfFile: "\(root!)/output/site/03-third.html", encoding: .utf8)
+    XCTAssert(page.contains("<figure id=\"growing\" class=\"player\" data-prefix=\"figures/03-third/growing-\""), page)
+    XCTAssert(page.contains("<img src=\"figures/03-third/growing-1.png\""), "without scripts: the last frame")
+    XCTAssert(page.contains("Figure 2.</span> It grows"), page)
+    XCTAssert(page.contains("See <a href=\"#growing\">Figure 2</a>"), page)
+    XCTAssert(FileManager.default.fileExists(atPath: "\(root!)/output/site/figures/03-third/growing-0.png"))
+    // A frame the lesson did not write fails the build.
+    try FileManager.default.removeItem(atPath: "\(root!)/output/03-third/growing-0.png")
+    let (again, message) = try runSite()
+    XCTAssertNotEqual(again, 0)
+    XCTAssert(message.contains("growing-0.png is missing (frame 1 of 2 of the animation 'growing')"), message)
   }
 }

@@ -88,7 +88,7 @@ struct NeuronLesson: ParsableCommand {
     let lossFig = Figure(width: 760, height: 440)
     let la = lossFig.axes
     la.title = "Binary cross-entropy while training, with the right gradient and two wrong ones"
-    la.xLabel = "epoch"
+    la.xLabel = "epoch (one step on all the points)"
     la.yLabel = "loss (log scale)"
     la.yScale = .log
     let epochAxis = (1...history.epochs).map(Double.init)
@@ -102,7 +102,7 @@ struct NeuronLesson: ParsableCommand {
     let xd = xorNeuron.layers[0] as! Dense
     let xorOutput: [Double] = try Tensor.withoutGrad { try Lesson.sigmoidOutput(xorNeuron)(xor.x) }.map { Double($0) }
     let xorWeightNorm = Double(xd.weight.data.map { $0 * $0 }.reduce(Float(0), +).squareRoot())
-    let xfig = Figure(width: 1300, height: 450, columns: 3, title: "The same neuron on XOR: no line separates the classes, so it answers ŷ ≈ 0.5 everywhere")
+    let xfig = Figure(width: 1180, height: 430, columns: 3, title: "The same neuron on XOR: no line separates the classes, so it answers ŷ ≈ 0.5 everywhere")
     let xa = xfig.axes(0, 0)
     xa.title = String(format: "P(class 1) is ≈ 0.5 everywhere (‖w‖ = %.2f)", xorWeightNorm)
     xa.xLabel = "x₁"

@@ -68,6 +68,24 @@ public final class Lesson {
     say("  figure \(figures.count): \(figureName) (\(options.formats.map(\.rawValue).joined(separator: ", ")))")
   }
 
+  /// Animations written so far, with each frame's label, in order (summary.json's "animations").
+  public private(set) var animations: [(name: String, labels: [String])] = []
+
+  /// Writes an animation, one PNG per frame: `<name>-0.png`, `<name>-1.png`, ... (PNG only, whatever `--format`
+  /// says: the course's frame player shows them). `labels` says what each frame is ("epoch 40"). A README
+  /// shows it as `![caption](<name>.frames)`.
+  public func saveAnimation(_ frames: [Figure], as name: String, labels: [String]) throws {
+    precondition(!frames.isEmpty && frames.count == labels.count, "an animation needs one label per frame")
+    precondition(!animations.contains { $0.name == name } && !figures.contains(name), "'\(name)' is written twice")
+    for (k, frame) in frames.enumerated() {
+      do { _ = try frame.save(to: folder + "/\(name)-\(k)", formats: [.png]) } catch let error as PlotError {
+        throw LessonError("animation '\(name)', frame \(k + 1): \(error)")
+      }
+    }
+    animations.append((name, labels))
+    say("  animation: \(name) (\(frames.count) frames, png)")
+  }
+
   /// Writes summary.json (sorted keys, atomically) with the figures and the run's time, and says so.
   public func finish() throws {
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -76,6 +94,9 @@ public final class Lesson {
     all["seed"] = .number(Double(options.seed))
     all["quick"] = .bool(options.quick)
     all["figures"] = .list(figures.map { .text($0) })
+    if !animations.isEmpty {
+      all["animations"] = .object(Dictionary(uniqueKeysWithValues: animations.map { ($0.name, SummaryValue.list($0.labels.map { .text($0) })) }))
+    }
     all["run_seconds"] = .number(seconds)
     let json = SummaryValue.object(all).json(indent: 0) + "\n"
     try writeAtomically(Data(json.utf8), to: folder + "/summary.json")

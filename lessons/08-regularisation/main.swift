@@ -94,23 +94,39 @@ struct RegularisationLesson: ParsableCommand {
     let baseline = runs[0]
 
     // MARK: Figures
-    // 1. The overfitting network.
+    // 1. The overfitting network: the curves, and the same curves growing epoch by epoch (an animation).
+    // figure: overfitting, overfitting-growing
     let ep = (1...epochs).map(Double.init)
-    let over = Figure(width: 1100, height: 420, columns: 2, title: "\(trainIdx.count) training images, a network of \(baseline.model.parameterCount.formatted()) weights: it overfits")
-    let ol = over.axes(0, 0), oa = over.axes(0, 1)
-    ol.title = "loss"
-    ol.xLabel = "epoch"
-    ol.yLabel = "cross-entropy (log scale)"
-    ol.yScale = .log
-    ol.line(ep, baseline.history.trainLoss, label: "training", color: Palette.color(0))
-    ol.line(ep, baseline.history.validationLoss.map { $0 ?? .nan }, label: "validation", color: Palette.color(1))
-    oa.title = "accuracy"
-    oa.xLabel = "epoch"
-    oa.yLabel = "fraction right"
-    oa.line(ep, baseline.history.trainAccuracy.map { $0 ?? .nan }, label: "training", color: Palette.color(0))
-    oa.line(ep, baseline.history.validationAccuracy.map { $0 ?? .nan }, label: "validation", color: Palette.color(1))
-    oa.legend = .lowerRight
-    try lesson.save(over, as: "overfitting")
+    let allLosses = (baseline.history.trainLoss + baseline.history.validationLoss.compactMap { $0 }).filter { $0 > 0 && $0.isFinite }
+    func overfittingFigure(upTo last: Int, fixedAxes: Bool) -> Figure {
+      let over = Figure(width: 1100, height: 420, columns: 2, title: "\(trainIdx.count) training images, a network of \(baseline.model.parameterCount.formatted()) weights: it overfits")
+      let ol = over.axes(0, 0), oa = over.axes(0, 1)
+      let shown = Array(ep.prefix(last))
+      ol.title = fixedAxes ? "loss after \(last) epochs" : "loss"
+      ol.xLabel = "epoch"
+      ol.yLabel = "cross-entropy (log scale)"
+      ol.yScale = .log
+      ol.line(shown, Array(baseline.history.trainLoss.prefix(last)), label: "training", color: Palette.color(0))
+      ol.line(shown, baseline.history.validationLoss.prefix(last).map { $0 ?? .nan }, label: "validation", color: Palette.color(1))
+      oa.title = "accuracy"
+      oa.xLabel = "epoch"
+      oa.yLabel = "fraction right"
+      oa.line(shown, baseline.history.trainAccuracy.prefix(last).map { $0 ?? .nan }, label: "training", color: Palette.color(0))
+      oa.line(shown, baseline.history.validationAccuracy.prefix(last).map { $0 ?? .nan }, label: "validation", color: Palette.color(1))
+      oa.legend = .lowerRight
+      if fixedAxes {
+        // Every frame on the whole run's axes, so the curves grow instead of the axes moving.
+        ol.xLimits = 0...Double(epochs)
+        oa.xLimits = 0...Double(epochs)
+        ol.yLimits = (allLosses.min()! * 0.8)...(allLosses.max()! * 1.25)
+        oa.yLimits = 0...1.02
+      }
+      return over
+    }
+    try lesson.save(overfittingFigure(upTo: epochs, fixedAxes: false), as: "overfitting")
+    let frameEpochs = [1, 2, 3, 5, 8, 12, 20, 30, 45, 65, 85, epochs].filter { $0 <= epochs }.reduce(into: [Int]()) { if $0.last != $1 { $0.append($1) } }
+    try lesson.saveAnimation(frameEpochs.map { overfittingFigure(upTo: $0, fixedAxes: true) }, as: "overfitting-growing", labels: frameEpochs.map { "epoch \($0)" })
+    // end figure
 
     // 2. Train and validation curves of every remedy, side by side.
     let grid = Figure(width: 1260, height: 720, rows: 2, columns: 3, title: "Training (solid) and validation (dashed) accuracy of each remedy; grey: validation with no remedy")

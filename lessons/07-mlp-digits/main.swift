@@ -54,13 +54,16 @@ struct DigitsLesson: ParsableCommand {
     lesson.say("Digits from \(path): \(digits.count) images, \(trainIdx.count) for training and \(testIdx.count) held out for the test")
 
     // MARK: Samples
+    // figure: samples
     var tiles: [ImageTile] = []
     for c in 0..<10 {
       for i in trainIdx.filter({ digits.labels[$0] == c }).prefix(4) { tiles.append(try digitTile(digits.image(i), caption: "\(c)")) }
     }
     try lesson.save(Figure.imageGrid(tiles, columns: 10, tileSize: 64, title: "Four training images of each digit (8×8 pixels, values 0-16)"), as: "samples")
+    // end figure
 
     // MARK: Normalisation: statistics from the training set only
+    // figure: normalisation
     let rawTrain = try digits.features(trainIdx), rawTest = try digits.features(testIdx)
     let scaler = Standardiser(fitting: rawTrain)
     let xTrain = try scaler.apply(rawTrain), xTest = try scaler.apply(rawTest)
@@ -117,8 +120,10 @@ struct DigitsLesson: ParsableCommand {
     nr.legend = .lowerLeft
     nc.legend = .upperRight
     try lesson.save(norm, as: "normalisation")
+    // end figure
 
     // MARK: Initialisation: the spread of activations and gradients, layer by layer
+    // figure: initialisation
     let deep = [64] + [Int](repeating: 128, count: 6) + [10]
     let starts: [(String, Initializer)] = [("too small: N(0, 0.01²)", .normal(std: 0.01)), ("Xavier/Glorot", .xavierNormal), ("He", .heNormal)]
     let probe = Array(0..<min(256, trainIdx.count))
@@ -157,8 +162,10 @@ struct DigitsLesson: ParsableCommand {
     ig.legend = .none
     il.legend = .none
     try lesson.save(initFig, as: "initialisation")
+    // end figure
 
     // MARK: Three optimizers from the same start; Adam's network is the lesson's final one
+    // figure: optimizers
     let optimizers: [(String, (Sequential) throws -> Optimizer)] = [
       ("SGD (lr 0.01)", { try SGD($0.parameters, learningRate: 0.01) }),
       ("SGD + momentum 0.9 (lr 0.01)", { try SGD($0.parameters, learningRate: 0.01, momentum: 0.9) }),
@@ -189,8 +196,10 @@ struct DigitsLesson: ParsableCommand {
     }
     opt.axes.legend = .lowerLeft
     try lesson.save(opt, as: "optimizers")
+    // end figure
 
     // MARK: What the first layer learned
+    // figure: first-layer-weights
     let first = model.layers[0] as! Dense
     let shown = min(40, sizes[1])
     let weightTiles = try (0..<shown).map { j -> ImageTile in
@@ -199,8 +208,10 @@ struct DigitsLesson: ParsableCommand {
       return try ImageTile(gray: column, width: 8, height: 8, range: -m...m, colormap: .redBlue, caption: "unit \(j + 1)")
     }
     try lesson.save(Figure.imageGrid(weightTiles, columns: 10, tileSize: 64, title: "First-layer weights of \(shown) hidden units as 8×8 images (blue positive, red negative)", captionSize: 10), as: "first-layer-weights")
+    // end figure
 
     // MARK: The test set, once
+    // figure: confusion-matrix, misclassified
     let predicted = try Tensor.withoutGrad { try model(xTest).argmax(axis: 1) }
     let truth = testIdx.map { digits.labels[$0] }
     var confusion = [[Double]](repeating: [Double](repeating: 0, count: 10), count: 10)
@@ -224,6 +235,7 @@ struct DigitsLesson: ParsableCommand {
     }
     if wrongTiles.isEmpty { wrongTiles = [try digitTile(digits.image(testIdx[0]), caption: "none wrong")] }
     try lesson.save(Figure.imageGrid(wrongTiles, columns: min(10, wrongTiles.count), tileSize: 72, title: "Wrong test digits: true → predicted (confidence)", captionSize: 10), as: "misclassified")
+    // end figure
 
     // MARK: The common mistake, measured: the same network fed raw test pixels, and statistics from all data
     let unnormalised = try Tensor.withoutGrad { try model(rawTest).argmax(axis: 1) }

@@ -62,6 +62,7 @@ struct RegularisationLesson: ParsableCommand {
     let valSet = try TensorData(x: xVal, y: try digits.labelTensor(valIdx)), testSet = try TensorData(x: xTest, y: try digits.labelTensor(testIdx))
 
     // MARK: Every remedy on the same setting
+    // figure: remedies, remedy-accuracy
     let big = [64, 256, 256, 10], small = [64, 16, 10]
     let initSeed = lesson.seed(1)
     var runs: [Run] = []
@@ -92,6 +93,7 @@ struct RegularisationLesson: ParsableCommand {
     runs.append(try train("early stopping", sizes: big, keepBest: true))
     runs.append(try train("smaller network", sizes: small))
     let baseline = runs[0]
+    // end figure
 
     // MARK: Figures
     // 1. The overfitting network: the curves, and the same curves growing epoch by epoch (an animation).
@@ -129,6 +131,7 @@ struct RegularisationLesson: ParsableCommand {
     // end figure
 
     // 2. Train and validation curves of every remedy, side by side.
+    // figure: remedies
     let grid = Figure(width: 1260, height: 720, rows: 2, columns: 3, title: "Training (solid) and validation (dashed) accuracy of each remedy; grey: validation with no remedy")
     for (k, run) in runs.enumerated() {
       let ax = grid.axes(at: k)
@@ -143,8 +146,10 @@ struct RegularisationLesson: ParsableCommand {
       ax.legend = k == 0 || run.name == "early stopping" ? .lowerRight : .none
     }
     try lesson.save(grid, as: "remedies")
+    // end figure
 
     // 3. The weights L2 shrinks.
+    // figure: weight-histogram
     let l2 = runs[1]
     let weightsOf = { (run: Run) -> [Double] in run.model.layers.compactMap { $0 as? Dense }.flatMap { $0.weight.data.map(Double.init) } }
     let (w0, w1) = (weightsOf(baseline), weightsOf(l2))
@@ -156,8 +161,10 @@ struct RegularisationLesson: ParsableCommand {
     hist.axes.xLabel = "weight"
     hist.axes.yLabel = "density"
     try lesson.save(hist, as: "weight-histogram")
+    // end figure
 
     // 4. Dropout at training time and at test time, on one validation image.
+    // figure: dropout
     let dropModel = runs[2].model
     let one = try xVal.gatherRows([0])
     let shownUnits = 32
@@ -182,8 +189,10 @@ struct RegularisationLesson: ParsableCommand {
     }
     dfig.axes(2, 0).xLabel = "hidden unit"
     try lesson.save(dfig, as: "dropout")
+    // end figure
 
     // 5. What augmentation shows the network.
+    // figure: augmented-digits
     var tiles: [ImageTile] = []
     var rng = SeededGenerator(seed: lesson.seed(4))
     for c in [0, 3, 4, 7] {
@@ -195,8 +204,10 @@ struct RegularisationLesson: ParsableCommand {
       }
     }
     try lesson.save(Figure.imageGrid(tiles, columns: 8, tileSize: 64, title: "Augmentation: digits moved by up to one pixel", captionSize: 10), as: "augmented-digits")
+    // end figure
 
     // 6. The final table as bars.
+    // figure: remedy-accuracy
     let bars = Figure(width: 1000, height: 440, title: "Each remedy: accuracy on the training, validation and test sets")
     bars.axes.bars(categories: runs.map(\.name), series: [
       BarSeries("training", values: runs.map(\.train), color: Palette.color(0)),
@@ -207,6 +218,7 @@ struct RegularisationLesson: ParsableCommand {
     bars.axes.yLabel = "accuracy"
     bars.axes.legend = .upperRight
     try lesson.save(bars, as: "remedy-accuracy")
+    // end figure
 
     // MARK: Summary
     let chosen = runs.max { $0.validation < $1.validation }!

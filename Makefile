@@ -4,11 +4,15 @@ SWIFT ?= swift
 # Debian packages the build needs: Cairo (with its SVG and FreeType back ends), libpng, pkg-config, DejaVu.
 APT_PACKAGES := libcairo2-dev libpng-dev libfreetype-dev pkg-config fonts-dejavu-core pandoc
 RELEASE := .build/release
-SOURCES := $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap') Package.swift
+SOURCES := $(shell find Sources -name '*.swift' -o -name '*.c' -o -name '*.h' -o -name '*.modulemap') Package.swift
+# Our own builds compile the Swift code for x86-64-v3 (AVX2/FMA): Package.swift adds the flag only when this is 1,
+# so the package stays usable as someone's versioned dependency (README, "Speed"). `make NEURAL_LESSONS_NATIVE=0`
+# builds as a consumer does.
+export NEURAL_LESSONS_NATIVE ?= 1
 
 LESSONS := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
-# What every lesson's output depends on besides its own folder: the shared libraries.
-LIBRARY_SOURCES := $(shell find Sources/LessonKit Sources/Plotting Sources/Tensors Sources/Networks Sources/Datasets Sources/Support Sources/CCairo Sources/CPNG -type f) Package.swift
+# What every lesson's output depends on besides its own folder: the shared libraries, the kernels and their C.
+LIBRARY_SOURCES := $(shell find Sources/LessonKit Sources/Plotting Sources/Tensors Sources/Kernels Sources/CKernels Sources/CCPU Sources/Networks Sources/Datasets Sources/Support Sources/PackageInfo Sources/CCairo Sources/CPNG -type f) Package.swift
 
 # glibc returns large freed blocks to the kernel, so every big tensor of a training step costs fresh,
 # zeroed pages; these settings keep them for reuse (a CNN training step ~25% faster, see make bench).
@@ -46,11 +50,11 @@ setup:
 	  echo "  sudo apt-get install -y $(APT_PACKAGES)"; exit 1; \
 	fi
 
-## build: release build of every target (CPU flags are in Package.swift)
+## build: release build of every target (with the CPU flags: NEURAL_LESSONS_NATIVE=1, see Package.swift)
 build: setup
 	$(SWIFT) build -c release
 
-## test: the whole test suite (figure baselines, bad data, determinism), the engine's again with AVX2 kernels on AVX-512 machines; RECORD_BASELINES=1 re-records
+## test: the whole test suite (figure baselines, bad data, determinism), the engine's again with the AVX2 and the portable kernels, and a consumer package; RECORD_BASELINES=1 re-records
 test: setup
 	$(SWIFT) test --disable-swift-testing
 	@# On an AVX-512 machine the run above takes the AVX-512 kernels; the engine's tests again with the AVX2
@@ -59,6 +63,12 @@ test: setup
 	  echo "test: the engine's tests again with the AVX2 kernels (NEURAL_LESSONS_KERNEL=avx2)"; \
 	  NEURAL_LESSONS_KERNEL=avx2 $(SWIFT) test --disable-swift-testing --filter 'TensorsTests|NetworksTests'; \
 	fi
+	@# With the x86 kernels disabled (no C intrinsics, no AVX-512 data movement): the Swift paths a processor
+	@# without AVX2 (an ARM Mac, a Raspberry Pi) takes.
+	@echo "test: the engine's tests again with the x86 kernels disabled (NEURAL_LESSONS_KERNEL=portable)"
+	NEURAL_LESSONS_KERNEL=portable $(SWIFT) test --disable-swift-testing --filter 'TensorsTests|NetworksTests'
+	@# A package outside the repository that depends on this one by git URL and version tag, built without our flags.
+	scripts/check_consumer.sh
 
 ## data: CIFAR-10 in data/cifar-10-batches-bin, digits and breast cancer in data/ (from ../shared/data; checksums verified)
 data: data/cifar-10-batches-bin/test_batch.bin data/digits.csv data/breast_cancer.csv

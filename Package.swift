@@ -2,15 +2,19 @@
 // NeuralLessons: lessons that teach neural networks by running them, a tensor engine and a Cairo plotting library.
 import PackageDescription
 
-/// CPU flags from ../shared/docs/MACHINE.md: without AVX2/FMA, SIMD code calls the software fmaf and runs
-/// about 100x slower. `-march=x86-64-v3` reaches Swift code through the clang importer.
-let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+/// CPU flags, only on request: `NEURAL_LESSONS_NATIVE=1` (the Makefile sets it for our own builds) compiles the Swift
+/// code for x86-64-v3 (AVX2/FMA; `-march` reaches Swift through the clang importer, see ../shared/docs/MACHINE.md).
+/// Without it the package has no unsafe flags, so it builds as someone's versioned dependency, on any processor:
+/// the GEMM's inner kernels are C with per-function target attributes (CKernels), chosen at run time, and only
+/// the Swift glue around them loses speed (README, "Speed").
+let native = Context.environment["NEURAL_LESSONS_NATIVE"] == "1"
+let cpuFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])] : []
 
 /// A lesson: an executable named after its folder in lessons/, with its README beside it.
 func lesson(_ name: String) -> Target {
   .executableTarget(
     name: name,
-    dependencies: ["LessonKit", "Plotting", "Tensors", "Networks", "Datasets", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+    dependencies: ["LessonKit", "Plotting", "Tensors", "Networks", "Datasets", "PackageInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
     path: "lessons/\(name)",
     exclude: ["README.md"],
     swiftSettings: cpuFlags)
@@ -18,7 +22,6 @@ func lesson(_ name: String) -> Target {
 
 let package = Package(
   name: "NeuralLessons",
-  platforms: [.macOS(.v13)],
   products: [
     .library(name: "Plotting", targets: ["Plotting"]),
     .library(name: "Tensors", targets: ["Tensors"]),
@@ -45,15 +48,19 @@ let package = Package(
 
     // MARK: - Libraries
     .target(name: "Support", swiftSettings: cpuFlags),
+    // The package's version (NeuralLessons.version), for every executable's --version.
+    .target(name: "PackageInfo"),
     .target(name: "Plotting", dependencies: ["CCairo", "CPNG", "Support"], swiftSettings: cpuFlags),
-    .target(name: "Tensors", dependencies: ["CCPU", "KernelsAVX512", "CKernels"], swiftSettings: cpuFlags),
-    // Processor features, read at run time to pick a GEMM micro-kernel.
+    .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: cpuFlags),
+    // The engine's hot loops (GEMM, im2col/col2im, chunked convolution, pooling, parallel helpers, sums) behind
+    // a small interface: the only module that imports the C targets below.
+    .target(name: "Kernels", dependencies: ["CCPU", "CKernels"], swiftSettings: cpuFlags),
+    // Processor features, read at run time to pick the micro-kernels.
     .target(name: "CCPU"),
-    // Convolution data movement for small planes in AVX-512 permutes (C intrinsics: Swift has no dynamic
-    // vector permute), per-function target attributes, called only where the processor has AVX-512.
+    // The GEMM's micro-kernels (AVX2+FMA, AVX-512) and A·Bᵀ dot products, and convolution data movement in
+    // AVX-512 permutes and masks: C intrinsics with per-function target attributes (no build flag needed),
+    // called only where the processor has the instructions.
     .target(name: "CKernels"),
-    // The AVX-512 micro-kernel, compiled for x86-64-v4 and called only where the processor has AVX-512.
-    .target(name: "KernelsAVX512", swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]),
     .target(name: "Networks", dependencies: ["Tensors", "Support"], swiftSettings: cpuFlags),
     .target(name: "Datasets", dependencies: ["Tensors", .product(name: "SwiftCSV", package: "SwiftCSV")], swiftSettings: cpuFlags),
     .target(
@@ -69,23 +76,23 @@ let package = Package(
     // MARK: - Executables
     .executableTarget(
       name: "gallery",
-      dependencies: ["Plotting", "PlotGallery", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["Plotting", "PlotGallery", "PackageInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags
     ),
 
     .executableTarget(
       name: "bench",
-      dependencies: ["BenchKit", "Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", "KernelsAVX512", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["BenchKit", "Tensors", "Networks", "Datasets", "Plotting", "PlotGallery", "Support", "Kernels", "PackageInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
 
     .executableTarget(
       name: "playground",
-      dependencies: ["PlaygroundKit", "Plotting", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["PlaygroundKit", "Plotting", "Support", "PackageInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
 
     .executableTarget(
       name: "site",
-      dependencies: ["Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["Support", "PackageInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: cpuFlags),
 
     // MARK: - Lessons (each folder holds the program and its text)
@@ -110,7 +117,7 @@ let package = Package(
     .testTarget(name: "PlaygroundTests", dependencies: ["PlaygroundKit", "FigureTesting"], exclude: ["Baselines"], swiftSettings: cpuFlags),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], swiftSettings: cpuFlags),
     .testTarget(name: "BenchTests", dependencies: ["BenchKit"], swiftSettings: cpuFlags),
-    .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels", "CCPU"], swiftSettings: cpuFlags),
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Kernels", "CKernels", "CCPU"], swiftSettings: cpuFlags),
     .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Datasets"], swiftSettings: cpuFlags),
     .testTarget(
       name: "PlottingTests",

@@ -1,7 +1,7 @@
 import CCPU
+import CKernels
 import Dispatch
 import Foundation
-import KernelsAVX512
 
 // MARK: - GEMM
 
@@ -9,48 +9,66 @@ import KernelsAVX512
 ///
 /// The packed, cache-blocked design of BLIS and GotoBLAS: B is packed in KC x NC blocks of nr-column panels
 /// (or read in place when small), A in MC x KC blocks of mr-row panels, and a micro-kernel (6 x 16 in
-/// SIMD8 registers on AVX2, 8 x 32 in SIMD16 on AVX-512) keeps its tile of C in registers while it streams
+/// 256-bit registers on AVX2, 8 x 32 in 512-bit ones on AVX-512; C intrinsics in CKernels, chosen at run time;
+/// the same 6 x 16 tile in Swift SIMD8 on other processors) keeps its tile of C in registers while it streams
 /// the panels. On AVX-512, A·Bᵀ with long rows goes to unpacked dot products instead. The output is split
 /// into one contiguous block of rows or columns per thread; every element of C is accumulated in the same
 /// order whatever the split, so the result does not depend on the thread count.
 public enum GEMM {
   /// A micro-kernel and the tile it computes.
-  struct Kernel: @unchecked Sendable {
-    let name: String
-    let mr: Int, nr: Int
+  package struct Kernel: @unchecked Sendable {
+    package let name: String
+    package let mr: Int, nr: Int
     /// Whether it needs AVX-512 (then the dot-product kernel, also AVX-512, serves A·Bᵀ).
-    var usesAVX512: Bool { nr == 32 }
+    package var usesAVX512: Bool { nr == 32 }
     /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns, add to C (else overwrite), row bias)
     let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, UnsafePointer<Float>?) -> Void
   }
-  static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+  /// The Swift micro-kernel (6 x 16 in SIMD8): any processor. Without FMA instructions in the build (no
+  /// -march flag) each `addingProduct` is a call to fmaf, so it is the slow path; it rounds exactly as the C
+  /// kernels do, so the results are the same bits.
+  package static let portable = Kernel(name: "portable-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     microKernel(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
   }
-  static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
-    microKernel12x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
+  package static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+    nl_gemm_avx2_6x16(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
   }
-  static let avx512x8 = Kernel(name: "avx512-8x32", mr: 8, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
-    microKernel8x32(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
+  package static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+    nl_gemm_avx512_12x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
   }
-  /// The micro-kernel in use: AVX-512 8x32 where the processor has it (faster than 12x32 on the CNN's shapes
-  /// and no slower on square ones, in `make bench`), else AVX2. `NEURAL_LESSONS_KERNEL=avx2` or
-  /// `=avx512-12x32` picks another.
-  static let kernel: Kernel = {
+  package static let avx512x8 = Kernel(name: "avx512-8x32", mr: 8, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+    nl_gemm_avx512_8x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
+  }
+  /// Every micro-kernel this processor can run (the tests compare them bit for bit).
+  package static var available: [Kernel] {
+    [portable] + (KernelSettings.hasAVX2 ? [avx2] : []) + (KernelSettings.hasAVX512 ? [avx512, avx512x8] : [])
+  }
+  /// The micro-kernel in use, chosen once at start-up: AVX-512 8x32 where the processor has it (faster than
+  /// 12x32 on the CNN's shapes and no slower on square ones, in `make bench`), else AVX2 + FMA, else the
+  /// portable Swift one. `NEURAL_LESSONS_KERNEL=avx2`, `=avx512-12x32` or `=portable` picks another (one the
+  /// processor lacks falls back to the best it has, AVX2 or portable).
+  package static let kernel: Kernel = {
     let asked = ProcessInfo.processInfo.environment["NEURAL_LESSONS_KERNEL"]
-    guard nl_cpu_has_avx512() != 0, asked != "avx2" else { return avx2 }
-    return asked == avx512.name ? avx512 : avx512x8
+    if asked == portable.name || asked == "portable" { return portable }
+    if KernelSettings.hasAVX512 && asked != avx2.name && asked != "avx2" { return asked == avx512.name ? avx512 : avx512x8 }
+    return KernelSettings.hasAVX2 ? avx2 : portable
   }()
   /// The name of the micro-kernel in use, for the benchmark's report.
   public static var kernelName: String { kernel.name }
 
   static let kc = 256, mc = 120, nc = 3072
-  /// Up to this many rows of C, B is read in place rather than packed (see `blocked`).
-  nonisolated(unsafe) static var inPlaceRows = 128
-  /// ... and whatever the rows, when a k x n block of B has at most this many floats (128 kB).
-  nonisolated(unsafe) static var inPlaceFloats = 32 * 1024
 
-  /// How many threads the kernels use (default: every core).
-  nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
+  /// Thresholds of the blocking, passed in (`Tuning.standard` unless a test asks for another).
+  package struct Tuning: Sendable {
+    /// Up to this many rows of C, B is read in place rather than packed (see `blocked`).
+    package var inPlaceRows = 128
+    /// ... and whatever the rows, when a k x n block of B has at most this many floats (128 kB).
+    package var inPlaceFloats = 32 * 1024
+    /// From this many terms per output on, A Bᵀ goes to the dot products (no packing) on AVX-512 machines.
+    package var dotMinimumK = 256
+    package static let standard = Tuning()
+    package init() {}
+  }
 
   /// C[m x n] = op(A) op(B) + beta C; `lda`, `ldb`, `ldc` are the row strides as stored.
   public static func multiply(
@@ -64,15 +82,17 @@ public enum GEMM {
   /// Where C's columns are stored when they are not one row of `ldc` floats: runs of `length` columns,
   /// `stride` floats apart. A convolution's output [N, F, plane] is, seen as the F x (N * plane) product
   /// W cols, runs of `plane` columns every F * plane floats, with rows `plane` apart.
-  struct ColumnRuns {
+  package struct ColumnRuns {
     let length: Int, stride: Int
+    package init(length: Int, stride: Int) { (self.length, self.stride) = (length, stride) }
   }
 
   /// `multiply` with a chosen micro-kernel (the tests run both where the processor has AVX-512), C's columns
   /// optionally in runs, and an optional bias added to each row of C (for beta = 0: C = op(A) op(B) + bias).
-  static func multiply(
+  package static func multiply(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool, b: UnsafePointer<Float>, ldb: Int, transB: Bool,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int?, kernel: Kernel, runs: ColumnRuns? = nil, bias: UnsafePointer<Float>? = nil
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int?, kernel: Kernel, runs: ColumnRuns? = nil, bias: UnsafePointer<Float>? = nil,
+    tuning: Tuning = .standard
   ) {
     guard m > 0, n > 0 else { return }
     let (mr, nr) = (kernel.mr, kernel.nr)
@@ -80,19 +100,19 @@ public enum GEMM {
     if beta != 0 && beta != 1 {
       for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee *= beta } }
     }
-    let t = max(1, min(threads ?? Self.threads, 64))
+    let t = max(1, min(threads ?? KernelSettings.threads, 64))
     // Small products are not worth a second thread (waking it costs tens of microseconds: 128³ ran at half
     // the one-thread rate on two).
     let work = Double(m) * Double(n) * Double(k)
     let parts = work < 192 * 192 * 192 ? 1 : t
-    if k == 0 || (transB && !transA && k >= dotMinimumK && kernel.usesAVX512 && runs == nil) {
+    if k == 0 || (transB && !transA && k >= tuning.dotMinimumK && kernel.usesAVX512 && runs == nil) {
       // These add to C: clear it first when beta is 0, and add the bias after.
       if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }
       if k > 0 { dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts) }
       if let bias { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee += bias[i] } } }
       return
     }
-    let blocks = Blocks(beta: beta, bias: bias)
+    let blocks = Blocks(beta: beta, bias: bias, tuning: tuning)
     if parts == 1 {
       blocked(operands, kernel, blocks, rows: 0..<m, columns: 0..<n, k: k)
       return
@@ -113,10 +133,7 @@ public enum GEMM {
     }
   }
 
-  /// From this many terms per output on, A Bᵀ goes to `dotProductsNT` (no packing) on AVX-512 machines.
-  nonisolated(unsafe) static var dotMinimumK = 256
-
-  /// C += A Bᵀ as dot products of rows (see `dotProductsNT`), the larger side of C split between threads in
+  /// C += A Bᵀ as dot products of rows (see `nl_dot_nt_avx512`), the larger side of C split between threads in
   /// runs of four; each output is computed by one thread in a fixed order, so the split changes no bit.
   static func dotProducts(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
     let o = Operands(a: a, lda: lda, transA: false, b: b, ldb: ldb, transB: true, c: c, ldc: ldc)
@@ -130,8 +147,8 @@ public enum GEMM {
       let bytes = 64 * 16 * ((rows.count + 3) / 4) * ((columns.count + 3) / 4)
       let scratch = PackingBuffers.shared.take(bytes: bytes)
       defer { PackingBuffers.shared.give(scratch) }
-      dotProductsNT(rows: rows, n: columns.count, k: k, a: o.a, lda: o.lda, b: o.b + columns.lowerBound * o.ldb, ldb: o.ldb,
-                    c: o.c + columns.lowerBound, ldc: o.ldc, scratch: scratch.pointer, blockK: dotBlock(k: k, rows: rows.count, columns: columns.count))
+      nl_dot_nt_avx512(rows.lowerBound, rows.upperBound, columns.count, k, o.a, o.lda, o.b + columns.lowerBound * o.ldb, o.ldb,
+                       o.c + columns.lowerBound, o.ldc, scratch.pointer, dotBlock(k: k, rows: rows.count, columns: columns.count))
     }
     if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
   }
@@ -139,7 +156,7 @@ public enum GEMM {
   /// Terms per block of the dot products: all of k up to 1,024 terms, or as long as the rows of A and B over
   /// one block fill at most 1 MB (a core's L2 cache here), so that where it fits there are no partial sums to
   /// park between blocks; at least 512.
-  static func dotBlock(k: Int, rows: Int, columns: Int) -> Int {
+  package static func dotBlock(k: Int, rows: Int, columns: Int) -> Int {
     k <= 1024 ? k : max(512, min(k, (1 << 20) / (4 * max(1, rows + columns))) / 16 * 16)
   }
 
@@ -166,6 +183,7 @@ public enum GEMM {
   struct Blocks: @unchecked Sendable {
     let beta: Float
     let bias: UnsafePointer<Float>?
+    let tuning: Tuning
   }
 
   /// One thread's share: the block loops around the packing and the micro-kernel.
@@ -193,7 +211,7 @@ public enum GEMM {
         // With few rows of A, each value of B is used only a few times; and a block of B small enough to stay
         // in the L2 cache is cheap to read where it is: then read full panels of a row-major B in place
         // instead of copying them first (the same arithmetic in the same order).
-        let inPlace = !o.transB && (rows.count <= inPlaceRows || kcb * ncb <= inPlaceFloats)
+        let inPlace = !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
         if inPlace {
           let edge = ncb % nr
           if edge != 0 { packB(o, nr: nr, p0: pc, kc: kcb, j0: jc + ncb - edge, nc: edge, into: packedB) }
@@ -361,8 +379,8 @@ public enum GEMM {
     }
   }
 
-  /// The 6 x 16 tile of C (+)= (6 x kc panel of A)(kc x 16 panel of B), in twelve SIMD8 accumulators; the
-  /// AVX2 twin of `microKernel12x32` (same arguments).
+  /// The 6 x 16 tile of C (+)= (6 x kc panel of A)(kc x 16 panel of B), in twelve SIMD8 accumulators: the
+  /// portable twin of `nl_gemm_avx2_6x16` (same contract, same roundings).
   @inline(__always)
   static func microKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool, bias: UnsafePointer<Float>?) {
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
@@ -429,23 +447,23 @@ public enum GEMM {
   }
 
   /// A free list of 64-byte-aligned blocks for the packed panels.
-  final class PackingBuffers: @unchecked Sendable {
-    struct Block {
-      let pointer: UnsafeMutableRawPointer
+  package final class PackingBuffers: @unchecked Sendable {
+    package struct Block {
+      package let pointer: UnsafeMutableRawPointer
       let bytes: Int
     }
-    static let shared = PackingBuffers()
+    package static let shared = PackingBuffers()
     private let lock = NSLock()
     private var free: [Block] = []
 
-    func take(bytes: Int) -> Block {
+    package func take(bytes: Int) -> Block {
       lock.lock()
       defer { lock.unlock() }
       if let i = free.firstIndex(where: { $0.bytes >= bytes }) { return free.remove(at: i) }
       return Block(pointer: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes: bytes)
     }
 
-    func give(_ block: Block) {
+    package func give(_ block: Block) {
       lock.lock()
       defer { lock.unlock() }
       free.append(block)

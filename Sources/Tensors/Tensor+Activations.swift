@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 // Each activation: its forward formula and its derivative, side by side. The derivative gets the input x and
 // the output y, and uses whichever is cheaper.
@@ -71,30 +72,4 @@ func stableSigmoid(_ x: Float) -> Float {
   if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
   let e = Foundation.exp(x)
   return e / (1 + e)
-}
-
-/// y = max(0, x) over `range`, sixteen values at a time.
-@inline(__always)
-func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-  var i = range.lowerBound
-  let zero = SIMD16<Float>()
-  while i + 16 <= range.upperBound {
-    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(y + i).storeBytes(of: v.replacing(with: zero, where: v .< zero), as: SIMD16<Float>.self)
-    i += 16
-  }
-  while i < range.upperBound { y[i] = x[i] < 0 ? 0 : x[i]; i += 1 }
-}
-
-/// dx = g where x > 0, else 0, over `range`.
-@inline(__always)
-func reluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-  var i = range.lowerBound
-  let zero = SIMD16<Float>()
-  while i + 16 <= range.upperBound {
-    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self), d = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
-    UnsafeMutableRawPointer(dx + i).storeBytes(of: zero.replacing(with: d, where: v .> zero), as: SIMD16<Float>.self)
-    i += 16
-  }
-  while i < range.upperBound { dx[i] = x[i] > 0 ? g[i] : 0; i += 1 }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 // MARK: - Broadcasting
 
@@ -22,18 +23,6 @@ func broadcastIndex(from shape: [Int], to out: [Int]) -> [Int] {
   // A broadcast axis (size 1) does not move through the operand: stride 0.
   let inStrides = Tensor.strides(padded).enumerated().map { padded[$0.offset] == 1 ? 0 : $0.element }
   return broadcastIndexStrided(out, inStrides)
-}
-
-/// Runs `body` over 0..<count, in one piece for small counts and split over the cores for large ones (each
-/// value is computed on its own, so the split changes no result).
-@inline(__always)
-func elementwiseChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
-  let parts = count >= 1 << 16 ? GEMM.threads : 1
-  if parts <= 1 {
-    body(0..<count)
-    return
-  }
-  parallelFor(parts) { p in body((count * p / parts)..<(count * (p + 1) / parts)) }
 }
 
 /// Sums a gradient of the broadcast shape back down to the operand's shape.

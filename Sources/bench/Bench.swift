@@ -4,7 +4,7 @@ import BenchKit
 import Datasets
 import Dispatch
 import Foundation
-import KernelsAVX512
+import Kernels
 import Networks
 import PlotGallery
 import Plotting

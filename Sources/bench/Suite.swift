@@ -1,7 +1,7 @@
 import BenchKit
 import Dispatch
 import Foundation
-import KernelsAVX512
+import Kernels
 import Networks
 import PlotGallery
 import Plotting
@@ -47,15 +47,15 @@ struct Suite {
 
   mutating func measurePeak() {
     guard wants("peak-fma", "fma") else { return }
-    let wide = GEMM.kernelName.hasPrefix("avx512")
+    // The FMA loop on the widest vectors the chosen micro-kernel uses (Kernels' PeakProbe: C intrinsics).
     let iterations = quick ? 2_000_000 : 8_000_000
-    let flopsPerThread = Double(iterations) * (wide ? 384 : 192)
-    @Sendable func loop() -> Float { wide ? fmaLoop512(iterations: iterations, seed: 1) : fmaLoop256(iterations: iterations, seed: 1) }
+    let flopsPerThread = Double(iterations) * PeakProbe.flopsPerIteration
+    @Sendable func loop() -> Float { PeakProbe.run(iterations: iterations) }
     let one = measure(minTime: minTime) { _ = loop() }
-    add("peak-fma", wide ? "12 chains of SIMD16" : "12 chains of SIMD8", threads: 1, one, flops: flopsPerThread)
+    add("peak-fma", PeakProbe.description, threads: 1, one, flops: flopsPerThread)
     let cores = self.cores
     let all = measure(minTime: minTime) { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = loop() } }
-    add("peak-fma", wide ? "12 chains of SIMD16" : "12 chains of SIMD8", threads: cores, all, flops: flopsPerThread * Double(cores))
+    add("peak-fma", PeakProbe.description, threads: cores, all, flops: flopsPerThread * Double(cores))
     peak = (flopsPerThread / one.median / 1e9, flopsPerThread * Double(cores) / all.median / 1e9)
   }
 
@@ -297,20 +297,4 @@ struct Suite {
       print(String(format: "  %@: %.1f ms%@", r.kernel, r.median_seconds * 1e3, r.extra.map { String(format: ", %.1fx faster than matplotlib (%.0f ms)", $0["speedup_vs_matplotlib"] ?? 0, $0["matplotlib_ms"] ?? 0) } ?? ""))
     }
   }
-}
-
-/// Peak-rate probe for AVX2 machines: 12 independent chains of SIMD8 fused multiply-adds (192 flops a round).
-@inline(never)
-func fmaLoop256(iterations: Int, seed: Float) -> Float {
-  var acc = (0..<12).map { SIMD8<Float>(repeating: seed + Float($0)) }
-  let m = SIMD8<Float>(repeating: 0.999_999), a = SIMD8<Float>(repeating: 1e-7)
-  var c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3], c4 = acc[4], c5 = acc[5]
-  var c6 = acc[6], c7 = acc[7], c8 = acc[8], c9 = acc[9], c10 = acc[10], c11 = acc[11]
-  for _ in 0..<iterations {
-    c0 = a.addingProduct(c0, m); c1 = a.addingProduct(c1, m); c2 = a.addingProduct(c2, m); c3 = a.addingProduct(c3, m)
-    c4 = a.addingProduct(c4, m); c5 = a.addingProduct(c5, m); c6 = a.addingProduct(c6, m); c7 = a.addingProduct(c7, m)
-    c8 = a.addingProduct(c8, m); c9 = a.addingProduct(c9, m); c10 = a.addingProduct(c10, m); c11 = a.addingProduct(c11, m)
-  }
-  acc = [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11]
-  return acc.reduce(SIMD8<Float>(), +).sum()
 }

@@ -120,9 +120,9 @@ extension TrainingTests {
   /// The same seed gives the same numbers with any thread count (fixed reduction orders everywhere).
   func testCNNTrainingIsTheSameWithOneOrTwoThreads() throws {
     func run(threads: Int) throws -> [Double] {
-      let saved = GEMM.threads
-      GEMM.threads = threads
-      defer { GEMM.threads = saved }
+      try KernelSettings.withThreads(threads) { try runOnce() }
+    }
+    func runOnce() throws -> [Double] {
       var rng = SeededGenerator(seed: 11)
       let x = try Tensor.uniform([24, 3, 10, 10], in: 0...1, using: &rng)
       let y = try Tensor((0..<24).map { Float($0 % 4) }, shape: [24])

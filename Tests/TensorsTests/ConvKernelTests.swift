@@ -1,3 +1,4 @@
+import Kernels
 import Tensors
 import XCTest
 
@@ -111,9 +112,9 @@ final class ConvKernelTests: XCTestCase {
     let x = try Tensor.uniform([4, 8, 12, 12], in: -1...1, using: &rng, requiresGrad: true)
     let w = try Tensor.uniform([16, 8, 3, 3], in: -1...1, using: &rng, requiresGrad: true)
     func run(_ threads: Int) throws -> ([Float], [Float], [Float]) {
-      let saved = GEMM.threads
-      GEMM.threads = threads
-      defer { GEMM.threads = saved }
+      try KernelSettings.withThreads(threads) { try runOnce() }
+    }
+    func runOnce() throws -> ([Float], [Float], [Float]) {
       x.zeroGrad()
       w.zeroGrad()
       let y = try x.conv2d(weight: w, padding: 1)
@@ -132,9 +133,9 @@ final class ConvKernelTests: XCTestCase {
     let w = try Tensor.uniform([5, 1, 3, 3], in: -1...1, using: &rng, requiresGrad: true)
     let b = try Tensor.uniform([5], in: -1...1, using: &rng, requiresGrad: true)
     func run(_ threads: Int) throws -> [[UInt32]] {
-      let saved = GEMM.threads
-      GEMM.threads = threads
-      defer { GEMM.threads = saved }
+      try KernelSettings.withThreads(threads) { try runOnce() }
+    }
+    func runOnce() throws -> [[UInt32]] {
       for t in [x, w, b] { t.zeroGrad() }
       let y = try x.conv2d(weight: w, bias: b)
       try y.backward(gradient: y.data.map { $0 * 0.5 - 0.1 })

@@ -1,4 +1,5 @@
-@testable import Tensors
+import Kernels
+import Tensors
 import XCTest
 
 /// The fast GEMM against the naive triple loop, on random and awkward shapes, and its determinism.
@@ -6,7 +7,7 @@ final class GEMMTests: XCTestCase {
   func random(_ n: Int, _ rng: inout SeededGenerator) -> [Float] { (0..<n).map { _ in rng.uniform(in: -1...1) } }
 
   /// Every micro-kernel this processor can run.
-  var kernels: [GEMM.Kernel] { GEMM.kernel.usesAVX512 ? [GEMM.avx2, GEMM.avx512, GEMM.avx512x8] : [GEMM.avx2] }
+  var kernels: [GEMM.Kernel] { GEMM.available }
 
   func check(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Float = 0, threads: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
     for kernel in kernels { check(m: m, n: n, k: k, transA: transA, transB: transB, beta: beta, threads: threads, kernel: kernel, file: file, line: line) }
@@ -68,7 +69,7 @@ final class GEMMTests: XCTestCase {
       } } }
       return c
     }
-    let one = run(1, GEMM.avx2)
+    let one = run(1, GEMM.portable)
     for kernel in kernels {
       // Every element is accumulated in the same order whatever the split and the kernel: identical bits.
       XCTAssertEqual(one.map(\.bitPattern), run(1, kernel).map(\.bitPattern), kernel.name)
@@ -85,12 +86,11 @@ extension GEMMTests {
     let (m, n, k) = (40, 300, 270)
     let a = random(m * k, &rng), b = random(k * n, &rng)
     func run(_ threshold: Int, _ kernel: GEMM.Kernel) -> [UInt32] {
-      let saved = (GEMM.inPlaceRows, GEMM.inPlaceFloats)
-      (GEMM.inPlaceRows, GEMM.inPlaceFloats) = (threshold, threshold == 0 ? 0 : 1 << 30)
-      defer { (GEMM.inPlaceRows, GEMM.inPlaceFloats) = saved }
+      var tuning = GEMM.Tuning()
+      (tuning.inPlaceRows, tuning.inPlaceFloats) = (threshold, threshold == 0 ? 0 : 1 << 30)
       var c = [Float](repeating: 0, count: m * n)
       a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-        GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: 0, c: pc.baseAddress!, ldc: n, threads: 2, kernel: kernel)
+        GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: 0, c: pc.baseAddress!, ldc: n, threads: 2, kernel: kernel, tuning: tuning)
       } } }
       return c.map(\.bitPattern)
     }

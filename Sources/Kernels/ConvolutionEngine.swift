@@ -1,0 +1,217 @@
+import CKernels
+
+/// The shapes of one convolution and how its batch is cut into chunks: the engine behind `Tensor.conv2d` (whose
+/// doc comment says how the passes go), im2col + GEMM chunk by chunk, each chunk on one thread.
+package struct ConvLayout: Sendable {
+  package let n: Int, c: Int, h: Int, w: Int, f: Int
+  package let window: Window2D
+  package let oh: Int, ow: Int
+  /// Whether a ReLU, and a 2x2 max pooling, are fused onto the output.
+  package let relu: Bool, pool: Bool
+
+  package init(n: Int, c: Int, h: Int, w: Int, f: Int, window: Window2D, oh: Int, ow: Int, relu: Bool, pool: Bool) {
+    (self.n, self.c, self.h, self.w, self.f, self.window, self.oh, self.ow, self.relu, self.pool) = (n, c, h, w, f, window, oh, ow, relu, pool)
+  }
+  package var kdim: Int { c * window.kernelHeight * window.kernelWidth }
+  package var plane: Int { oh * ow }
+  /// The size of one output plane: the convolution's, or the pooled one.
+  package var outPlane: Int { pool ? (oh / 2) * (ow / 2) : plane }
+  var image: Int { c * h * w }
+  /// Images per chunk: about as many as keep one chunk's columns and outputs within 768 kB (three quarters of
+  /// a core's 1 MB L2 cache here: the first layer ran 8-13% faster than at 1 MB), or within 1 MB where the
+  /// smaller chunk would hold fewer than 640 output positions (each chunk pays a cost per weight, packing
+  /// them and reducing its share of their gradient: the second layer ran 5% slower with 507 positions than
+  /// with 676); adjusted so that the number of chunks is a multiple of four where it can be (they share out
+  /// evenly between 2 or 4 threads). It depends on the shapes only, never on the thread count.
+  var imagesPerChunk: Int {
+    let perImage = max(1, 4 * (kdim + f) * plane)
+    var fit = max(1, min(n, (768 << 10) / perImage))
+    if fit * plane < 640 { fit = max(1, min(n, (1 << 20) / perImage)) }
+    let chunks = ((n + fit - 1) / fit + 3) / 4 * 4
+    return max(1, (n + chunks - 1) / chunks)
+  }
+  package var chunks: Int { (n + imagesPerChunk - 1) / imagesPerChunk }
+
+  func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }
+
+  /// The row stride of a chunk's columns: its width rounded up to whole vectors, and room for im2col's
+  /// whole-vector copies after the last run.
+  func colsStride(_ width: Int) -> Int { (width + 15) / 16 * 16 + 32 }
+
+  /// cols[r, i*plane + p] for the chunk's images i into a buffer of kdim * colsStride(width) floats, with
+  /// zeros from the width up to whole vectors (for the dot products of the backward pass).
+  func unfold(_ images: Range<Int>, x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+    let width = images.count * plane, stride = colsStride(width), padded = (width + 15) / 16 * 16
+    let end = x + n * image
+    im2col(x + images.lowerBound * image, images: images.count, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow,
+           into: cols, rowStride: stride, sourceEnd: end)
+    if padded > width { for r in 0..<kdim { (cols + r * stride + width).update(repeating: 0, count: padded - width) } }
+  }
+
+  /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
+  package func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
+    let images = images(chunk), width = images.count * plane, stride = colsStride(width)
+    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
+    defer { GEMM.PackingBuffers.shared.give(buffer) }
+    let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
+    unfold(images, x: x, into: cols)
+    // With pooling, the convolution's output goes to a chunk-sized buffer and only the pooled planes leave.
+    let full = pool ? GEMM.PackingBuffers.shared.take(bytes: 4 * (images.count * f * plane + 32)) : nil
+    defer { full.map { GEMM.PackingBuffers.shared.give($0) } }
+    let target = full.map { $0.pointer.assumingMemoryBound(to: Float.self) } ?? out + images.lowerBound * f * plane
+    defer {
+      if pool, let argmax {
+        let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
+        let planes = images.count * f
+        if cKernels {
+          // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2).
+          for q in 0..<planes {
+            nl_maxpool2x2(target + q * plane, ow, ph, pw, out + first + q * outPlane, argmax + first + q * outPlane, relu ? 1 : 0)
+          }
+        } else {
+          // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
+          // stored straight into the output as whole vectors, spilling up to 15 values past their end onto the
+          // rows after, which are written later; but exactly in the chunk's last planes (the next chunk's
+          // output belongs to another thread).
+          for q in 0..<planes {
+            maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: out + first + q * outPlane,
+                            argmax: argmax + first + q * outPlane, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
+          }
+          // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
+          if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
+        }
+      } else if relu {
+        reluForward(target, target, 0..<(images.count * f * plane))
+      }
+    }
+    if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
+      // Columns in runs of one image's plane, stored straight into NCHW.
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
+                    beta: 0, c: target, ldc: plane, threads: 1, kernel: GEMM.kernel, runs: .init(length: plane, stride: f * plane), bias: bias)
+    } else {
+      // Small planes (most tiles would straddle two images): a plain product, then a copy per image.
+      let product = GEMM.PackingBuffers.shared.take(bytes: 4 * f * width)
+      defer { GEMM.PackingBuffers.shared.give(product) }
+      let y = product.pointer.assumingMemoryBound(to: Float.self)
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
+                    beta: 0, c: y, ldc: width, threads: 1, kernel: GEMM.kernel, bias: bias)
+      for i in 0..<images.count {
+        for fi in 0..<f { copyFloats(from: y + fi * width + i * plane, to: target + (i * f + fi) * plane, count: plane) }
+      }
+    }
+  }
+
+  /// One chunk's backward pass: its shares of dW (dY colsᵀ) and db, and its images' rows of dX.
+  package func backward(chunk: Int, _ p: ConvBackwardPointers) {
+    let images = images(chunk), width = images.count * plane
+    // dY as [F, width]: with one image it is the gradient itself; else copied image by image into rows
+    // padded with zeros to whole vectors, as are the columns below (zero terms leave dY colsᵀ unchanged and
+    // spare the dot products their ragged ends).
+    let padded = (width + 15) / 16 * 16
+    // With a fused ReLU, dY is masked by the output as it is copied (always copied then); with pooling, each
+    // pooled gradient goes to its window's winner (where the pooled output is positive, with a ReLU).
+    let dyBuffer = images.count == 1 && !relu && !pool ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
+    defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
+    let dy: UnsafePointer<Float>, ldy: Int
+    if let dyBuffer, pool, let argmax = p.argmax {
+      let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
+      if cKernels && ow / 2 >= 8 {
+        // Each plane written whole in masked vector stores (see nl_unpool2x2): no clearing, no scatter. (Rows
+        // of fewer than eight windows leave most lanes idle: clearing and scattering measured faster there.)
+        for fi in 0..<f {
+          for (i, b) in images.enumerated() {
+            let from = (b * f + fi) * outPlane
+            nl_unpool2x2(p.g + from, relu ? p.y + from : nil, argmax + from, oh, ow, copy + fi * padded + i * plane)
+          }
+          (copy + fi * padded + width).update(repeating: 0, count: padded - width)
+        }
+      } else {
+        copy.update(repeating: 0, count: f * padded)
+        for (i, b) in images.enumerated() {
+          for fi in 0..<f {
+            let from = (b * f + fi) * outPlane, row = copy + fi * padded + i * plane
+            // Without a branch (half the pooled outputs are clipped, at random): a clipped one writes a zero
+            // where the row already holds one.
+            let (g, y, at) = (p.g + from, p.y + from, argmax + from)
+            if relu {
+              for k in 0..<outPlane { row[Int(truncatingIfNeeded: at[k])] = y[k] > 0 ? g[k] : 0 }
+            } else {
+              for k in 0..<outPlane { row[Int(truncatingIfNeeded: at[k])] = g[k] }
+            }
+          }
+        }
+      }
+      (dy, ldy) = (UnsafePointer(copy), padded)
+    } else if let dyBuffer {
+      let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
+      for fi in 0..<f {
+        for (i, b) in images.enumerated() {
+          let from = (b * f + fi) * plane, to = copy + fi * padded + i * plane
+          if relu { reluBackward(p.g + from, p.y + from, to, 0..<plane) } else { copyFloats(from: p.g + from, to: to, count: plane) }
+        }
+        (copy + fi * padded + width).update(repeating: 0, count: padded - width)
+      }
+      (dy, ldy) = (UnsafePointer(copy), padded)
+    } else {
+      (dy, ldy) = (p.g + images.lowerBound * f * plane, plane)
+    }
+    // One buffer serves the columns (for dW) and then dcols (for dX): the chunk's working set stays in L2.
+    let stride = colsStride(width)
+    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
+    defer { GEMM.PackingBuffers.shared.give(buffer) }
+    if let shares = p.sharesW {
+      let terms = ldy == padded ? padded : width
+      let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
+      unfold(images, x: p.x, into: cols)
+      GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: stride, transB: true,
+                    beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: GEMM.kernel)
+    }
+    if let shares = p.sharesB {
+      var fi = 0
+      while fi + 4 <= f {
+        // Four rows at once: four independent chains of additions (one row's chain waits on each add).
+        let sums = sumFloats4(dy + fi * ldy, ldy, count: width)
+        for q in 0..<4 { shares[chunk * f + fi + q] = sums[q] }
+        fi += 4
+      }
+      while fi < f { shares[chunk * f + fi] = sumFloats(dy + fi * ldy, count: width); fi += 1 }
+    }
+    if let gx = p.gx {
+      let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
+      GEMM.multiply(m: kdim, n: width, k: f, a: p.weight, lda: kdim, transA: true, b: dy, ldb: ldy, transB: false,
+                    beta: 0, c: dcols, ldc: width, threads: 1, kernel: GEMM.kernel)
+      let target = gx + images.lowerBound * image
+      target.update(repeating: 0, count: images.count * image)
+      col2im(dcols, images: images.count, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: target, rowStride: width)
+    }
+  }
+}
+
+/// What `ConvLayout.backward` reads and writes (nil: that gradient is not wanted).
+package struct ConvBackwardPointers: @unchecked Sendable {
+  let g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
+  let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
+
+  package init(
+    g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
+  ) {
+    (self.g, self.y, self.argmax, self.x, self.weight) = (g, y, argmax, x, weight)
+    (self.sharesW, self.sharesB, self.gx) = (sharesW, sharesB, gx)
+  }
+}
+
+/// The sum of `count` shares of `size` values each, share by share in order (split over the cores by value).
+package func sumShares(_ shares: [Float], count: Int, size: Int) -> [Float] {
+  guard count > 0, size > 0 else { return [Float](repeating: 0, count: size) }
+  return [Float](unsafeUninitializedCapacity: size) { out, initialized in
+    shares.withUnsafeBufferPointer { ps in
+      let src = SharedPointer(pointer: UnsafeMutablePointer(mutating: ps.baseAddress!)), dst = SharedPointer(pointer: out.baseAddress!)
+      elementwiseChunks(size) { range in
+        copyFloats(from: src.pointer + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count)
+        for s in 1..<count { addFloats(from: src.pointer + s * size + range.lowerBound, to: dst.pointer + range.lowerBound, count: range.count) }
+      }
+    }
+    initialized = size
+  }
+}

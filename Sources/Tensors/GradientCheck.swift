@@ -15,6 +15,7 @@ public struct GradientCheck {
   }
   /// The largest error: |analytic - numeric| / max(1, |analytic|, |numeric|), a relative error for
   /// gradients of size 1 and more, an absolute one below (Float32 cannot resolve tiny gradients relatively).
+  /// Infinite when any analytic or numeric gradient is NaN or infinite.
   public let maxError: Double
   public let worst: Worst?
   /// Every (analytic, numeric) pair, for plotting one against the other.
@@ -57,8 +58,15 @@ public struct GradientCheck {
         let a = Double(analytic[i])
         let err = Swift.abs(a - numeric) / Swift.max(1, Swift.abs(a), Swift.abs(numeric))
         pairs.append((a, numeric))
-        if err > maxError || worst == nil && err.isNaN {
-          maxError = err.isNaN ? .infinity : err
+        // A NaN or infinite gradient (either side) fails the check whatever came before: it is an infinite
+        // error, and the first such pair is the one reported.
+        if !err.isFinite {
+          if maxError.isFinite {
+            maxError = .infinity
+            worst = Worst(input: k, index: i, analytic: a, numeric: numeric)
+          }
+        } else if err > maxError {
+          maxError = err
           worst = Worst(input: k, index: i, analytic: a, numeric: numeric)
         }
       }

@@ -18,12 +18,14 @@ public enum Initializer: Sendable, Equatable {
 
   /// A tensor of `shape` whose fan-in and fan-out are given.
   public func make(_ shape: [Int], fanIn: Int, fanOut: Int, using rng: inout SeededGenerator) throws -> Tensor {
+    _ = try Tensor.elementCount(shape, op: "weights")
     let t: Tensor
+    let fanSum = Float(fanIn) + Float(fanOut)
     switch self {
     case .xavierUniform:
-      let a = (6 / Float(fanIn + fanOut)).squareRoot()
+      let a = (6 / fanSum).squareRoot()
       t = try Tensor.uniform(shape, in: -a...a, using: &rng)
-    case .xavierNormal: t = try Tensor.normal(shape, std: (2 / Float(fanIn + fanOut)).squareRoot(), using: &rng)
+    case .xavierNormal: t = try Tensor.normal(shape, std: (2 / fanSum).squareRoot(), using: &rng)
     case .heNormal: t = try Tensor.normal(shape, std: (2 / Float(fanIn)).squareRoot(), using: &rng)
     case .heUniform:
       let a = (6 / Float(fanIn)).squareRoot()

@@ -26,9 +26,9 @@ public final class Tensor {
   /// A tensor of `shape` holding `data` (row-major).
   public init(_ data: [Float], shape: [Int], requiresGrad: Bool = false, name: String? = nil) throws {
     _ = MemoryTuning.configured
-    guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError("Tensor: negative size in shape \(shape)") }
-    guard data.count == shape.reduce(1, *) else {
-      throw TensorError("Tensor: shape \(shape) needs \(shape.reduce(1, *)) values but got \(data.count)")
+    let needed = try Tensor.elementCount(shape, op: "Tensor")
+    guard data.count == needed else {
+      throw TensorError("Tensor: shape \(shape) needs \(needed) values but got \(data.count)")
     }
     self.data = data
     self.shape = shape
@@ -93,6 +93,26 @@ public final class Tensor {
 
   // MARK: - Creation
 
+  /// The most values one tensor may hold: 2^28 Float32 values, 1 GiB. Far above anything the lessons need,
+  /// and low enough that a size typed by mistake (`--hidden 100000` makes a 100,000 x 100,000 weight matrix)
+  /// is refused with one line instead of exhausting memory or trapping in the allocator.
+  public static let maxElements = 1 << 28
+
+  /// The number of values a tensor of `shape` holds, checked: no negative size, no product that overflows
+  /// Int, nothing above `maxElements`. `op` names the caller in the error.
+  public static func elementCount(_ shape: [Int], op: String = "Tensor") throws -> Int {
+    guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError("\(op): negative size in shape \(shape)") }
+    var n = 1
+    for d in shape {
+      let (p, overflow) = n.multipliedReportingOverflow(by: d)
+      guard !overflow, p <= maxElements else {
+        throw TensorError("\(op): shape \(shape) holds more than \(maxElements) values (1 GiB of Float32), the limit for one tensor: use smaller sizes")
+      }
+      n = p
+    }
+    return n
+  }
+
   /// All zeros.
   public static func zeros(_ shape: [Int], requiresGrad: Bool = false) throws -> Tensor {
     try full(shape, 0, requiresGrad: requiresGrad)
@@ -103,32 +123,33 @@ public final class Tensor {
   }
   /// Every value `value`.
   public static func full(_ shape: [Int], _ value: Float, requiresGrad: Bool = false) throws -> Tensor {
-    guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError("full: negative size in shape \(shape)") }
-    return try Tensor([Float](repeating: value, count: shape.reduce(1, *)), shape: shape, requiresGrad: requiresGrad)
+    let n = try elementCount(shape, op: "full")
+    return try Tensor([Float](repeating: value, count: n), shape: shape, requiresGrad: requiresGrad)
   }
   /// start, start + step, ... below `end` (numpy's arange).
   public static func arange(_ start: Float, _ end: Float, step: Float = 1) throws -> Tensor {
-    guard step != 0, step.isFinite else { throw TensorError("arange: the step must be finite and non-zero, got \(step)") }
-    let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+    guard step != 0, step.isFinite, start.isFinite, end.isFinite else { throw TensorError("arange: start, end and step must be finite and the step non-zero, got \(start), \(end), \(step)") }
+    let steps = ((Double(end) - Double(start)) / Double(step)).rounded(.up)
+    guard steps <= Double(maxElements) else { throw TensorError("arange: \(steps) values exceed the limit of \(maxElements) values per tensor") }
+    let n = Swift.max(0, Int(steps))
     return Tensor((0..<n).map { start + Float($0) * step })
   }
   /// `count` evenly spaced values from `start` to `end` inclusive (numpy's linspace).
   public static func linspace(_ start: Float, _ end: Float, count: Int) throws -> Tensor {
     guard count >= 0 else { throw TensorError("linspace: the count must be >= 0, got \(count)") }
+    _ = try elementCount([count], op: "linspace")
     if count == 1 { return Tensor([start]) }
     let step = (Double(end) - Double(start)) / Double(count - 1)
     return Tensor((0..<count).map { Float(Double(start) + Double($0) * step) })
   }
   /// Uniform values in `range`, from `rng`.
   public static func uniform(_ shape: [Int], in range: ClosedRange<Float> = 0...1, using rng: inout SeededGenerator, requiresGrad: Bool = false) throws -> Tensor {
-    guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError("uniform: negative size in shape \(shape)") }
-    let n = shape.reduce(1, *)
+    let n = try elementCount(shape, op: "uniform")
     return try Tensor((0..<n).map { _ in rng.uniform(in: range) }, shape: shape, requiresGrad: requiresGrad)
   }
   /// Normal values with `mean` and `std`, from `rng`.
   public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1, using rng: inout SeededGenerator, requiresGrad: Bool = false) throws -> Tensor {
-    guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError("normal: negative size in shape \(shape)") }
-    let n = shape.reduce(1, *)
+    let n = try elementCount(shape, op: "normal")
     return try Tensor((0..<n).map { _ in mean + std * rng.normal() }, shape: shape, requiresGrad: requiresGrad)
   }
 

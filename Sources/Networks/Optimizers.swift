@@ -111,8 +111,22 @@ public final class Adam: Optimizer {
     v = m
   }
 
+  /// The largest step count `restore(step:)` accepts: 2^53 (Float's bias corrections are exactly 1 long
+  /// before, and no run takes that many steps).
+  public static let maxStep = 1 << 53
+
+  /// Sets the step count from a saved run (a checkpoint), refusing a negative count or one above `maxStep`,
+  /// which would make the bias corrections meaningless or overflow.
+  public func restore(step: Int) throws {
+    guard step >= 0 && step <= Adam.maxStep else {
+      throw TensorError("Adam: a saved step count must be in 0...\(Adam.maxStep), got \(step): the checkpoint is damaged")
+    }
+    t = step
+  }
+
   public func step() {
-    t += 1
+    // Saturating, and never below 1: a step count set out of range cannot trap or flip the update's sign.
+    t = t < Adam.maxStep ? Swift.max(t, 0) + 1 : Adam.maxStep
     let c1 = 1 - Foundation.pow(beta1, Float(t)), c2 = 1 - Foundation.pow(beta2, Float(t))
     let (b1, b2, lr, eps, wd) = (beta1, beta2, learningRate, epsilon, weightDecay)
     for (k, p) in parameters.enumerated() {

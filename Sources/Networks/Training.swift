@@ -27,7 +27,35 @@ public struct History: Codable, Equatable, Sendable {
     validationAccuracy = try c.decode([Double?].self, forKey: .validationAccuracy)
     epochSeconds = try c.decode([Double].self, forKey: .epochSeconds)
     validationSeconds = try c.decodeIfPresent([Double].self, forKey: .validationSeconds) ?? [Double](repeating: 0, count: epochSeconds.count)
+    // One entry per epoch in every list: a history whose lists differ in length is damaged (and would index
+    // past the end of the shorter ones when plotted or resumed).
+    let lengths = [trainLoss.count, trainAccuracy.count, validationLoss.count, validationAccuracy.count, epochSeconds.count, validationSeconds.count]
+    guard Set(lengths).count == 1 else {
+      throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the history's lists have unequal lengths \(lengths) (train loss, train accuracy, validation loss, validation accuracy, epoch seconds, validation seconds)"))
+    }
+    guard trainLoss.allSatisfy(\.isFinite), epochSeconds.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+      throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the history holds a non-finite loss or a negative time"))
+    }
   }
+
+  /// Decodes a history saved as JSON (as checkpoints store it), with one line saying what is wrong when it is
+  /// not one: unreadable JSON, a missing list, or lists of unequal lengths.
+  public static func decode(json: String) throws -> History {
+    do {
+      return try JSONDecoder().decode(History.self, from: Data(json.utf8))
+    } catch DecodingError.dataCorrupted(let context) {
+      throw HistoryError(description: context.debugDescription.isEmpty ? "the history is not valid JSON" : context.debugDescription)
+    } catch DecodingError.keyNotFound(let key, _) {
+      throw HistoryError(description: "the history lacks its '\(key.stringValue)' list")
+    } catch {
+      throw HistoryError(description: "the history is not a training history (\(error))")
+    }
+  }
+}
+
+/// Why a saved training history cannot be used.
+public struct HistoryError: Error, CustomStringConvertible, Equatable {
+  public let description: String
 }
 
 /// Why training stopped early.
@@ -121,7 +149,17 @@ public struct Trainer {
     guard batchSize > 0 else { throw TrainingError.badData("the batch size must be at least 1, got \(batchSize)") }
     let n = data.count
     guard n > 0 else { throw TrainingError.badData("there are no training samples") }
+    // A batch larger than the data is the whole data (and a batch size near Int.max cannot overflow below).
+    let batchSize = Swift.min(self.batchSize, n)
     let batches = (n + batchSize - 1) / batchSize
+    // Weights or optimizer state that are already NaN or infinite (a damaged checkpoint) would "diverge" on
+    // the first batch, and the learning rate would be blamed.
+    if let bad = model.namedParameters.first(where: { $0.1.data.contains { !$0.isFinite } }) {
+      throw TrainingError.badData("the model's '\(bad.0)' holds NaN or infinite values before training starts: the weights it was loaded from are damaged")
+    }
+    if let adam = optimizer as? Adam, adam.m.contains(where: { $0.contains { !$0.isFinite } }) || adam.v.contains(where: { $0.contains { !$0.isFinite } }) {
+      throw TrainingError.badData("Adam's moment estimates hold NaN or infinite values before training starts: the state they were loaded from is damaged")
+    }
     var rng = SeededGenerator(seed: seed)
     var history = resumeFrom ?? History()
     let first = history.epochs + 1
@@ -190,7 +228,7 @@ public struct Trainer {
       var lossSum = 0.0, correct = 0, hasAccuracy = true
       var start = 0
       while start < n {
-        let idx = Array(start..<min(n, start + max(batchSize, 256)))
+        let idx = Array(start..<(start + min(n - start, max(batchSize, 256))))
         let (xb, yb) = try data.batch(idx, training: false)
         let out = try model.forward(xb, training: false)
         lossSum += Double(try loss(out, yb).item) * Double(idx.count)

@@ -89,7 +89,8 @@ final class LineItem: PlotItem {
 
   func draw(_ f: AxesFrame) {
     for run in clean.runs {
-      let pts = run.map { f.point($0.x, $0.y) }
+      // Millions of points are reduced to what the pixels show (Decimation.line): same look, bounded cost.
+      let pts = Decimation.line(run.map { f.point($0.x, $0.y) })
       if pts.count == 1 && marker == .none {
         // A lone point would vanish as a line: show it as a dot.
         f.canvas.circle(pts[0], radius: max(width * 1.5, 3), fill: color)
@@ -103,8 +104,7 @@ final class LineItem: PlotItem {
     var out: [Point] = []
     for run in clean.runs {
       var prev: Point?
-      for v in run {
-        let p = f.point(v.x, v.y)
+      for p in Decimation.line(run.map { f.point($0.x, $0.y) }) {
         if let q = prev {
           // Sample long segments so a straight line across the legend's spot still counts.
           let n = Int(hypot(p.x - q.x, p.y - q.y) / 12)
@@ -186,8 +186,14 @@ final class ScatterItem: PlotItem {
     try checkLengths(name, ("x", x.count), ("y", y.count))
     let clean = CleanSeries(x: x, y: y, xScale: xScale, yScale: yScale)
     try clean.check(name, warn: warn)
-    kept = x.indices.filter { i in
+    let drawable = x.indices.filter { i in
       x[i].isFinite && y[i].isFinite && !(xScale == .log && x[i] <= 0) && !(yScale == .log && y[i] <= 0)
+    }
+    // A scatter of millions would take minutes and hundreds of MB of SVG: an even sample is drawn (the
+    // bounds still cover every point), and the warning says so.
+    kept = Decimation.sample(drawable)
+    if kept.count < drawable.count {
+      warn("\(name): drew an evenly spaced sample of \(kept.count) of its \(drawable.count) points")
     }
     xb = clean.xBounds; yb = clean.yBounds
   }

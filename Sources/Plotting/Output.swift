@@ -10,6 +10,10 @@ import Support
 func renderPNG(width: Int, height: Int, scale: Double, _ draw: (Canvas) throws -> Void) throws -> Data {
   let pw = Int((Double(width) * scale).rounded())
   let ph = Int((Double(height) * scale).rounded())
+  // Cairo's image surfaces hold 1 to 32,767 pixels a side; outside that it returns a surface without data.
+  guard scale.isFinite, (1...32767).contains(pw), (1...32767).contains(ph) else {
+    throw PlotError.invalidData("a \(width)x\(height) figure at scale \(scale) would be \(pw)x\(ph) pixels; a PNG side must be 1 to 32,767 pixels: choose another scale")
+  }
   guard let surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(pw), Int32(ph)),
     cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS
   else { throw PlotError.backend("Cairo could not create a \(pw)x\(ph) image") }
@@ -26,17 +30,14 @@ func renderPNG(width: Int, height: Int, scale: Double, _ draw: (Canvas) throws -
 
 /// PNG encoder settings: zlib level, strategy and row filters (see nl_png.h). Plots are mostly flat colour,
 /// so run-length zlib on "up"-filtered rows is several times faster than the defaults at a similar size.
-let pngSettings: (level: Int32, strategy: Int32, filters: Int32) = {
-  if let v = ProcessInfo.processInfo.environment["PNGCFG"] { let p = v.split(separator: ",").map { Int32($0)! }; return (p[0], p[1], p[2]) }
-  return (1, 3, 0x20)
-}()
+let pngSettings: (level: Int32, strategy: Int32, filters: Int32) = (1, 3, 0x20)
 
 /// Encodes an opaque ARGB32 image surface as an RGB PNG with libpng.
 func encodePNG(_ surface: OpaquePointer) throws -> Data {
   let w = cairo_image_surface_get_width(surface)
   let h = cairo_image_surface_get_height(surface)
   let stride = cairo_image_surface_get_stride(surface)
-  let src = cairo_image_surface_get_data(surface)!
+  guard let src = cairo_image_surface_get_data(surface) else { throw PlotError.backend("Cairo gave a \(w)x\(h) image without pixels") }
   var out: UnsafeMutablePointer<UInt8>?
   var length = 0
   var message = [CChar](repeating: 0, count: 256)

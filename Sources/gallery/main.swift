@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import PlotGallery
 import Plotting
+import PackageInfo
 
 /// `make gallery`: renders an example of every plot kind and diagram, the plotting library's visual spec.
 @main
 struct GalleryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gallery",
+    version: NeuralLessons.version,
     abstract: "Render an example of every plot kind and diagram as PNG and SVG.")
 
   @Option(name: .long, help: "Folder to write the figures to.")
@@ -29,7 +31,12 @@ struct GalleryCommand: ParsableCommand {
     guard ["png", "svg", "both"].contains(format) else {
       throw ValidationError("--format must be png, svg or both, not '\(format)'")
     }
-    guard scale > 0 && scale <= 8 else { throw ValidationError("--scale must be in (0, 8], not \(scale)") }
+    guard scale >= 0.25 && scale <= 8 else { throw ValidationError("--scale must be between 0.25 and 8, not \(scale)") }
+    let trimmed = out.trimmingCharacters(in: .whitespaces)
+    guard !trimmed.isEmpty else { throw ValidationError("--out is empty: give a folder to write to, e.g. --out output/gallery") }
+    guard (trimmed as NSString).standardizingPath != "/", !trimmed.allSatisfy({ $0 == "/" }) else {
+      throw ValidationError("--out '\(out)' is the root folder: give a folder of its own, e.g. --out output/gallery")
+    }
   }
 
   func run() throws {

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Keeping huge series drawable: a line of millions of points is reduced to what its pixels can show, and a
+/// scatter of millions to an even sample, so rendering time and file size stay bounded (issue #17).
+enum Decimation {
+  /// Below this many points a line is drawn as given (every figure of normal size is untouched, to the byte).
+  nonisolated(unsafe) static var lineThreshold = 4096
+  /// The most markers a scatter draws; above it an evenly spaced sample of this many (with a warning).
+  static let maxScatterPoints = 20_000
+
+  /// A polyline (in device coordinates) that looks the same as `points`: when x only grows (or only falls),
+  /// each quarter-pixel column keeps its first, lowest, highest and last points in their order, which
+  /// preserves every vertical extent a column shows; otherwise points closer than a tenth of a pixel to the
+  /// last kept one are dropped. Short polylines are returned as they are.
+  static func line(_ points: [Point]) -> [Point] {
+    guard points.count > lineThreshold else { return points }
+    let increasing = zip(points, points.dropFirst()).allSatisfy { $0.x <= $1.x }
+    let decreasing = !increasing && zip(points, points.dropFirst()).allSatisfy { $0.x >= $1.x }
+    guard increasing || decreasing else { return nearby(points) }
+    var out: [Point] = []
+    out.reserveCapacity(4 * 4096)
+    var i = 0
+    while i < points.count {
+      let column = (points[i].x * 4).rounded(.down)
+      var j = i, lo = i, hi = i
+      while j + 1 < points.count && (points[j + 1].x * 4).rounded(.down) == column {
+        j += 1
+        if points[j].y < points[lo].y { lo = j }
+        if points[j].y > points[hi].y { hi = j }
+      }
+      for k in Set([i, lo, hi, j]).sorted() { out.append(points[k]) }
+      i = j + 1
+    }
+    return out
+  }
+
+  /// Drops points within a tenth of a pixel of the last kept one (the end point always stays).
+  static func nearby(_ points: [Point]) -> [Point] {
+    var out: [Point] = [points[0]]
+    for p in points.dropFirst() {
+      let q = out[out.count - 1]
+      if Swift.abs(p.x - q.x) >= 0.1 || Swift.abs(p.y - q.y) >= 0.1 { out.append(p) }
+    }
+    if out.last! != points.last! { out.append(points.last!) }
+    return out
+  }
+
+  /// At most `limit` of `indices`, evenly spaced (deterministic, in order).
+  static func sample(_ indices: [Int], limit: Int = maxScatterPoints) -> [Int] {
+    guard indices.count > limit else { return indices }
+    return (0..<limit).map { indices[Int((Double($0) + 0.5) * Double(indices.count) / Double(limit))] }
+  }
+}

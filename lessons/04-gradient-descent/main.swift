@@ -50,6 +50,7 @@ struct GradientDescentLesson: ParsableCommand {
     let (w, b) = run.path.last!
     lesson.say(String(format: "  w = %.6f, b = %.6f, loss = %.6g (least squares: w = %.6f, b = %.6f, loss = %.6g)", w, b, run.losses.last!, exact.w, exact.b, exact.loss))
 
+    // figure: fit
     let xs = data.x, lo = xs.min()!, hi = xs.max()!, pad = (hi - lo) * 0.05
     let fitFig = Figure(width: 760, height: 480)
     let fa = fitFig.axes
@@ -65,6 +66,7 @@ struct GradientDescentLesson: ParsableCommand {
     fa.scatter(data.x, data.y, label: "data", color: Color(hex: 0x555555), size: 6)
     fa.line(ends, ends.map { w * $0 + b }, label: "after \(steps) steps", color: Palette.color(1), width: 2.5)
     try lesson.save(fitFig, as: "fit")
+    // end figure
 
     // The common mistake: the gradient added instead of subtracted (gradient ascent).
     let wrongSteps = min(20, steps)
@@ -72,6 +74,7 @@ struct GradientDescentLesson: ParsableCommand {
     lesson.say(String(format: "  with the wrong sign (w += lr ∂L/∂w) the loss goes from %.4g to %.4g in %d steps", wrongSign.losses[0], wrongSign.losses.last!, wrongSteps))
 
     // MARK: The surface, its curvatures and the path
+    // figure: loss-surface
     let surface = Figure(width: 680, height: 560)
     let sa = surface.axes
     sa.title = "The loss over (w, b) and the path from (0, 0)"
@@ -90,7 +93,9 @@ struct GradientDescentLesson: ParsableCommand {
     sa.equalAspect = true
     sa.legend = .upperLeft
     try lesson.save(surface, as: "loss-surface")
+    // end figure
 
+    // figure: loss-curve
     // The gap to the minimum, L - L* = ½ δᵀ H δ with δ = θ - θ* (exact for this quadratic loss, and without
     // the cancellation of subtracting two nearly equal losses).
     let gaps = run.path.map { curvature.gap($0.0 - exact.w, $0.1 - exact.b) }
@@ -110,8 +115,10 @@ struct GradientDescentLesson: ParsableCommand {
     la.line([0, last], [gaps.last! / pow(slowFactor, last), gaps.last!], label: String(format: "× (1 − η λmin)² = %.3f per step", slowFactor), color: .mutedInk, width: 1.2, dash: .dashed)
     la.legend = .upperRight
     try lesson.save(lossFig, as: "loss-curve")
+    // end figure
 
     // MARK: Learning rates
+    // figure: learning-rates
     let limit = curvature.stableLimit
     let rates = [limit * 0.02, limit * 0.45, limit * 1.05]
     let lrFig = Figure(width: 760, height: 460)
@@ -131,10 +138,12 @@ struct GradientDescentLesson: ParsableCommand {
     }
     lra.yLimits = max(exact.loss * 0.5, 1e-6)...(1e4 * max(run.losses[0], 1))
     try lesson.save(lrFig, as: "learning-rates")
+    // end figure
 
     // MARK: Batch, mini-batch and stochastic
+    // figure: batch-sizes
     let batchLR = limit * 0.1
-    let bFig = Figure(width: 1100, height: 460, columns: 2, title: String(format: "Batch, mini-batch (8) and stochastic (1) gradient descent, all with η = %.3g", batchLR))
+    let bFig = Figure(width: 920, height: 420, columns: 2, title: String(format: "Batch, mini-batch (8) and stochastic (1) gradient descent, all with η = %.3g", batchLR))
     let b1 = bFig.axes(0, 0), b2 = bFig.axes(0, 1)
     b1.title = "loss on all the data, after each epoch"
     b1.xLabel = "epoch"
@@ -153,6 +162,7 @@ struct GradientDescentLesson: ParsableCommand {
     b2.xLimits = wr
     b2.yLimits = br
     try lesson.save(bFig, as: "batch-sizes")
+    // end figure
 
     // MARK: Optimizers (the same number of steps in quick mode: they take a fraction of a second)
     var optSummary: [String: SummaryValue] = [:]
@@ -245,6 +255,7 @@ struct GradientDescentLesson: ParsableCommand {
     return s / Double(d.x.count)
   }
 
+  // figure: fit, loss-surface, loss-curve, learning-rates
   /// ∂L/∂w = (2/n) Σ rᵢ xᵢ and ∂L/∂b = (2/n) Σ rᵢ, with rᵢ = w xᵢ + b - yᵢ, over the points `indices`.
   func gradient(_ d: XYData, _ w: Double, _ b: Double, _ indices: [Int]) -> (Double, Double) {
     var gw = 0.0, gb = 0.0
@@ -282,12 +293,14 @@ struct GradientDescentLesson: ParsableCommand {
     }
     return run
   }
+  // end figure
 
   struct MinibatchRun {
     var path: [(Double, Double)] = [(0, 0)]
     var epochLosses: [Double] = []
   }
 
+  // figure: batch-sizes
   func minibatch(_ d: XYData, lr: Double, batchSize: Int, epochs: Int, seed: UInt64) -> MinibatchRun {
     var rng = SeededGenerator(seed: seed)
     var r = MinibatchRun()
@@ -308,6 +321,7 @@ struct GradientDescentLesson: ParsableCommand {
     }
     return r
   }
+  // end figure
 
   /// The least-squares line: w = cov(x, y) / var(x), b = ȳ - w x̄.
   func leastSquares(_ d: XYData) -> (w: Double, b: Double, loss: Double) {
@@ -377,7 +391,7 @@ struct GradientDescentLesson: ParsableCommand {
     /// A dot on the path every so many steps, to show the speed.
     var dotEvery: Int { self == .bowl ? 10 : 100 }
     /// Where the path panels' legends cover no path.
-    var legendPlace: LegendPlacement { self == .bowl ? .upperRight : .upperCenter }
+    var legendPlace: LegendPlacement { self == .bowl ? .lowerRight : .upperCenter }
     /// Contour levels, in log₁₀ f.
     var levels: [Double] { self == .bowl ? [-1, -0.5, 0, 0.5, 1, 1.5, 2] : [-1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5] }
     func value(_ x: Double, _ y: Double) -> Double {
@@ -401,6 +415,7 @@ struct GradientDescentLesson: ParsableCommand {
       case .adam: return String(format: "Adam, α = %g, β₁ = 0.9, β₂ = 0.999", learningRate(p))
       }
     }
+    // figure: optimizers-bowl, optimizers-rosenbrock
     func make(_ p: Problem) -> ([Tensor]) throws -> Optimizer {
       let lr = learningRate(p)
       switch self {
@@ -411,6 +426,7 @@ struct GradientDescentLesson: ParsableCommand {
       case .adam: return { try Adam($0, learningRate: lr, beta1: 0.9, beta2: 0.999) }
       }
     }
+    // end figure
   }
 
   /// Adam as the engine computes it, but without the bias correction (the common mistake): the step is
@@ -427,16 +443,18 @@ struct GradientDescentLesson: ParsableCommand {
       s = m
       return self
     }
+    // figure: optimizers-bowl, optimizers-rosenbrock
     func step() {
       for (k, p) in parameters.enumerated() {
         guard let g = p.grad else { continue }
         for i in 0..<p.count {
           m[k][i] = beta1 * m[k][i] + (1 - beta1) * g[i]
           s[k][i] = beta2 * s[k][i] + (1 - beta2) * g[i] * g[i]
-          p.data[i] -= learningRate * m[k][i] / (s[k][i].squareRoot() + epsilon)
+          p.data[i] -= learningRate * m[k][i] / (s[k][i].squareRoot() + epsilon)  // m and s not divided by 1 - βᵗ
         }
       }
     }
+    // end figure
   }
 
   /// A path and the loss at each of its points (the start included).
@@ -470,6 +488,7 @@ struct GradientDescentLesson: ParsableCommand {
     return try descendWith(wrong.attach([p]), p, problem)
   }
 
+  // figure: optimizers-bowl, optimizers-rosenbrock
   func descendWith(_ opt: Optimizer, _ p: Tensor, _ problem: Problem) throws -> Trace {
     var path: [(Double, Double)] = [(Double(p.data[0]), Double(p.data[1]))]
     for _ in 0..<problem.steps {
@@ -480,16 +499,18 @@ struct GradientDescentLesson: ParsableCommand {
     }
     return Trace(path: path, losses: path.map { problem.value($0.0, $0.1) })
   }
+  // end figure
 
   /// Five path panels (one per optimizer) and the losses of all five against the step.
   func optimizerFigure(_ problem: Problem, _ traces: [(OptimizerChoice, Trace)], withoutCorrection: Trace, quick: Bool) -> Figure {
-    let fig = Figure(width: 1200, height: 760, rows: 2, columns: 3, title: "Five optimizers on the \(problem.name), \(problem.steps) steps each")
+    let fig = Figure(width: 900, height: 1080, rows: 3, columns: 2, title: "Five optimizers on the \(problem.name), \(problem.steps) steps each")
     let g = quick ? 80 : 160
     let values = cellCenters(problem.yRange, count: g).flatMap { y in cellCenters(problem.xRange, count: g).map { x in log10(problem.value(x, y)) } }
     for (i, (opt, trace)) in traces.enumerated() {
       let ax = fig.axes(at: i)
       ax.title = opt.label(problem)
-      ax.titleFontSize = 12
+      ax.titleFontSize = 13
+      ax.tickFontSize = 12
       ax.xLabel = "x"
       ax.yLabel = "y"
       ax.contour(values, rows: g, columns: g, x: problem.xRange, y: problem.yRange, levels: problem.levels, color: Color(hex: 0xc8c8c8), labels: false, width: 0.9)
@@ -506,12 +527,13 @@ struct GradientDescentLesson: ParsableCommand {
       ax.yLimits = problem.yRange
       ax.legend = i == 0 || opt == .adam ? problem.legendPlace : .none
       if i != 0 && opt != .adam {
-        ax.text(String(format: "end: f = %@", compact(trace.losses.last!)), x: problem.xRange.upperBound - 0.03 * (problem.xRange.upperBound - problem.xRange.lowerBound), y: problem.yRange.lowerBound + 0.04 * (problem.yRange.upperBound - problem.yRange.lowerBound), size: 11, color: .ink, anchor: .right, baseline: .bottom)
+        ax.text(String(format: "end: f = %@", compact(trace.losses.last!)), x: problem.xRange.upperBound - 0.03 * (problem.xRange.upperBound - problem.xRange.lowerBound), y: problem.yRange.lowerBound + 0.04 * (problem.yRange.upperBound - problem.yRange.lowerBound), size: 12, color: .ink, anchor: .right, baseline: .bottom)
       }
     }
     let la = fig.axes(at: 5)
     la.title = "f against step (log scale)"
-    la.titleFontSize = 12
+    la.titleFontSize = 13
+    la.tickFontSize = 12
     la.xLabel = "step"
     la.yLabel = "f"
     la.yScale = .log

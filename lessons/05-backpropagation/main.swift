@@ -45,6 +45,7 @@ struct BackpropagationLesson: ParsableCommand {
     try lesson.save(mistake.figure, as: "wrong-delta")
 
     // MARK: Training on two spirals
+    // figure: boundary-snapshots, training-curves, network-diagram
     let spirals = try Toy2D.spirals(count: options.quick ? 120 : 300, noise: 0.04, seed: lesson.seed(7))
     var rng = SeededGenerator(seed: lesson.seed(8))
     let model = Sequential([
@@ -61,7 +62,9 @@ struct BackpropagationLesson: ParsableCommand {
     trainer.onEpochEnd = { report in saved.append(report.model.parameters.map(\.data)) }
     lesson.say("Training a 2-\(hidden)-\(hidden)-2 tanh MLP on two spirals (\(spirals.labels.count) points, \(epochs) epochs)")
     let history = try trainer.fit(model, x: spirals.x, y: spirals.classIndices)
+    // end figure
 
+    // figure: boundary-snapshots
     let stages = snapshotEpochs(history.trainLoss)
     let (xr, yr) = Lesson.extent(of: spirals, margin: 0.3)
     let resolution = options.quick ? 50 : 90
@@ -76,7 +79,7 @@ struct BackpropagationLesson: ParsableCommand {
     for (p, data) in zip(model.parameters, finalParameters) { p.data = data }
     lesson.say("Snapshots where the loss has changed: epochs " + snapshots.map { String(format: "%d (loss %.3f, %.0f%% right)", $0.epoch, $0.loss, 100 * $0.accuracy) }.joined(separator: ", "))
 
-    let snapFig = Figure(width: 960, height: 700, rows: 2, columns: 3, title: "The decision boundary at the end of the plateau, then after each further fifth of the loss's fall")
+    let snapFig = Figure(width: 900, height: 660, rows: 2, columns: 3, title: "The decision boundary at the end of the plateau, then after each further fifth of the loss's fall")
     for (i, s) in snapshots.enumerated() {
       let ax = snapFig.axes(at: i)
       ax.title = String(format: "epoch %d: loss %.2f, %.0f%% right", s.epoch, s.loss, 100 * s.accuracy)
@@ -87,8 +90,10 @@ struct BackpropagationLesson: ParsableCommand {
       ax.legend = .none
     }
     try lesson.save(snapFig, as: "boundary-snapshots")
+    // end figure
 
-    let curves = Figure(width: 960, height: 400, columns: 2, title: "Training on two spirals (dotted: the snapshots' epochs)")
+    // figure: training-curves
+    let curves = Figure(width: 900, height: 380, columns: 2, title: "Training on two spirals (dotted: the snapshots' epochs)")
     let c1 = curves.axes(0, 0), c2 = curves.axes(0, 1)
     let ex = (1...history.epochs).map(Double.init)
     c1.title = "loss"
@@ -108,7 +113,9 @@ struct BackpropagationLesson: ParsableCommand {
     c1.legend = .none
     c2.legend = .none
     try lesson.save(curves, as: "training-curves")
+    // end figure
 
+    // figure: network-diagram
     let diagramFig = Figure(width: 900, height: 560)
     let d = diagramFig.diagram()
     d.title = "The trained network: edge colour is the weight's sign (blue +, orange −), width its size"
@@ -119,6 +126,7 @@ struct BackpropagationLesson: ParsableCommand {
     }
     d.mlp(layerSizes: [2, hidden, hidden, 2], weights: weights, layerNames: ["input (x₁, x₂)", "hidden 1 (tanh)", "hidden 2 (tanh)", "output (logits)"], maxShown: 10)
     try lesson.save(diagramFig, as: "network-diagram")
+    // end figure
     let trainedShare = largestTenthShare(denses.flatMap { $0.weight.data }), initialShare = largestTenthShare(initialWeights)
     lesson.say(String(format: "The largest tenth of the weights holds %.0f%% of their total size (%.0f%% at the start)", 100 * trainedShare, 100 * initialShare))
 
@@ -147,6 +155,7 @@ struct BackpropagationLesson: ParsableCommand {
   // MARK: - The computation graph of L = tanh((a·b + c)·f)
 
   func computationGraph() throws -> (figure: Figure, values: [String: SummaryValue]) {
+    // figure: computation-graph
     let a = Tensor(scalar: 2, requiresGrad: true), b = Tensor(scalar: -3, requiresGrad: true)
     let c = Tensor(scalar: 10, requiresGrad: true), f = Tensor(scalar: -0.2, requiresGrad: true)
     a.name = "a"; b.name = "b"; c.name = "c"; f.name = "f"
@@ -155,6 +164,7 @@ struct BackpropagationLesson: ParsableCommand {
     let u = try d * f; u.name = "u"
     let L = u.tanh(); L.name = "L"
     try L.backward()
+    // end figure
 
     // The engine's record of the computation, inputs first.
     let nodes = L.graph()
@@ -224,6 +234,7 @@ struct BackpropagationLesson: ParsableCommand {
     }
   }
 
+  // figure: computation-graph
   /// One chain-rule step for `input`: the local derivative of `output` with respect to it, times ∂L/∂output.
   func chainRule(input: Tensor, output: Tensor, other: Tensor?) -> String {
     let upstream = "∂L/∂" + (output.name ?? "?")
@@ -234,6 +245,7 @@ struct BackpropagationLesson: ParsableCommand {
     default: return "∂\(output.name ?? "?")/∂\(input.name ?? "?")·" + upstream
     }
   }
+  // end figure
 
   func symbol(_ op: String) -> String {
     switch op {
@@ -250,6 +262,7 @@ struct BackpropagationLesson: ParsableCommand {
 
   // MARK: - Backpropagation by hand for a 2-4-1 MLP
 
+  // figure: gradient-check, wrong-delta
   /// The 2-4-1 network of the lesson in Double: z₁ = x W₁ + b₁, h = tanh(z₁), z₂ = h W₂ + b₂, p = σ(z₂), and
   /// the mean binary cross-entropy. Parameters are kept flat in the order W₁ (row-major 2x4), b₁, W₂, b₂.
   struct TinyMLP {
@@ -311,6 +324,7 @@ struct BackpropagationLesson: ParsableCommand {
       return (plus.loss(x, y) - minus.loss(x, y)) / (plus.theta[k] - minus.theta[k])
     }
   }
+  // end figure
 
   struct CheckResult {
     let figure: Figure
@@ -337,6 +351,7 @@ struct BackpropagationLesson: ParsableCommand {
     let y = data.labels.map(Double.init)
     let net = TinyMLP(theta: params.flatMap { $0.data.map(Double.init) })
 
+    // figure: gradient-check
     // By hand (Double), by autograd (the engine, Float32), by central differences in Double and in Float32.
     let hand = net.gradients(x, y)
     for p in params { p.zeroGrad() }
@@ -345,11 +360,12 @@ struct BackpropagationLesson: ParsableCommand {
     for p in params { p.zeroGrad() }
     let step64 = 1e-5, step32: Float = 1e-2
     let numeric64 = net.centralDifferences(x, y, step: step64)
-    // The engine's gradient check (Float32, h = 0.01 with Richardson extrapolation) weights the output by a
+    // The engine's gradient check (Float32, Δ = 0.01 with Richardson extrapolation) weights the output by a
     // random factor; the loss is a scalar, so dividing by that factor gives the loss's own differences.
     let check32 = try GradientCheck.run(params, h: step32) { try forward($0) }
     let scale = check32.pairs[0].analytic / auto[0]
     let numeric32 = check32.pairs.map { $0.numeric / scale }
+    // end figure
 
     func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(a), abs(b), 1e-300) }
     let relAuto = zip(hand, auto).map(relative), rel64 = zip(hand, numeric64).map(relative), rel32 = zip(hand, numeric32).map(relative)
@@ -364,7 +380,8 @@ struct BackpropagationLesson: ParsableCommand {
     }
     lesson.say(String(format: "  largest relative error: autograd %.1e, Float64 differences %.1e, Float32 differences %.1e (largest absolute error %.1e)", relAuto.max()!, rel64.max()!, rel32.max()!, abs32.max()!))
 
-    // Why Float32 differences are limited: the error of one plain central difference against its step h.
+    // figure: gradient-check
+    // Why Float32 differences are limited: the error of one plain central difference against its step Δ.
     let probe = 0  // W1[0,0]
     let steps = stride(from: -10.0, through: 0.0, by: 0.25).map { pow(10, $0) }
     let sweep64 = steps.map { abs(net.centralDifference(x, y, parameter: probe, step: $0) - hand[probe]) }
@@ -380,11 +397,12 @@ struct BackpropagationLesson: ParsableCommand {
       W1.data[probe] = original
       sweep32.append(span > 0 ? abs((plus - minus) / span - hand[probe]) : abs(hand[probe]))
     }
+    // end figure
     let best64 = sweep64.indices.min { sweep64[$0] < sweep64[$1] }!, best32 = sweep32.indices.min { sweep32[$0] < sweep32[$1] }!
     let loss32 = Double(try Tensor.withoutGrad { try forward(params) }.item)
     lesson.say(String(format: "  one central difference for %@: best step %.0e in Float64 (error %.1e), %.0e in Float32 (error %.1e)", TinyMLP.names[probe], steps[best64], sweep64[best64], steps[best32], sweep32[best32]))
 
-    let fig = Figure(width: 960, height: 430, columns: 2, title: "Checking the chain rule (by hand, Float64) against autograd and central differences")
+    let fig = Figure(width: 900, height: 440, columns: 2, title: "Checking the chain rule (by hand, Float64) against autograd and central differences")
     let s = fig.axes(0, 0), sw = fig.axes(0, 1)
     s.title = "relative error of each of the 17 gradients"
     s.xLabel = "|∂L/∂θ| by hand (log scale)"
@@ -401,15 +419,15 @@ struct BackpropagationLesson: ParsableCommand {
     s.scatter(sizes, rel64.map { max($0, floor) }, label: "differences, Float64 (Δ = 10⁻⁵)", color: Palette.color(2), size: 8, marker: .square)
     s.legend = .lowerLeft
     s.yLimits = 1e-16...1
-    sw.title = "one central difference (\(TinyMLP.names[probe])) against its step Δ"
+    sw.title = "one difference for \(TinyMLP.names[probe]) against its step Δ"
     sw.xLabel = "step Δ (log scale)"
     sw.yLabel = "|numeric − by hand| (log scale)"
     sw.xScale = .log
     sw.yScale = .log
     sw.line(steps, sweep32.map { max($0, floor) }, label: "Float32 (the engine's loss)", color: Palette.color(1), marker: .triangle, markerSize: 5)
     sw.line(steps, sweep64.map { max($0, floor) }, label: "Float64", color: Palette.color(2), marker: .square, markerSize: 5)
-    sw.yLimits = 1e-13...1
-    sw.legend = .lowerLeft
+    sw.yLimits = 1e-15...1
+    sw.legend = .lowerRight
     sw.annotate("rounding: ∝ 1/Δ", pointingAt: steps[12], max(sweep64[12], floor), textAt: steps[12] * 30, max(sweep64[12], floor) * 1e3)
     sw.annotate("truncation: ∝ Δ²", pointingAt: steps[36], max(sweep64[36], floor), textAt: steps[36] / 300, max(sweep64[36], floor) * 10)
 
@@ -447,6 +465,7 @@ struct BackpropagationLesson: ParsableCommand {
     let errorVsNumeric = norm(zip(wrongW1, numericW1).map { $0 - $1 }) / norm(numericW1)
     let signErrors = zip(wrongW1, rightW1).filter { ($0 < 0) != ($1 < 0) }.count
 
+    // figure: wrong-delta
     // Plain gradient descent with each, from the same start.
     let steps = 2000, lr = 0.5
     func train(sameDelta: Bool) -> [Double] {
@@ -460,6 +479,7 @@ struct BackpropagationLesson: ParsableCommand {
       return losses
     }
     let good = train(sameDelta: false), bad = train(sameDelta: true)
+    // end figure
     let lowest = bad.indices.min { bad[$0] < bad[$1] }!
     lesson.say(String(format: "The output error as the hidden layer's delta: ∂L/∂W1 off by %.0f%% (%d of 8 signs wrong); gradient descent ends at loss %.3f (lowest %.3f at step %d) against %.4f with the right deltas", 100 * errorVsNumeric, signErrors, bad.last!, bad[lowest], lowest, good.last!))
 
@@ -486,6 +506,7 @@ struct BackpropagationLesson: ParsableCommand {
 
   // MARK: - Snapshots and weights
 
+  // figure: boundary-snapshots
   /// The epochs to show: where the 5-epoch mean of the loss first falls 2% (the end of the plateau), 20%, 40%,
   /// 60% and 80% of the way (on a log scale) from its mean over the first 10 epochs to its final value, and
   /// the last epoch. Epochs count from 1.
@@ -508,6 +529,7 @@ struct BackpropagationLesson: ParsableCommand {
     if epochs.count < 3 { epochs = Array(Set([1, n / 4, n / 2, 3 * n / 4, n].filter { $0 >= 1 })).sorted() }
     return (epochs.sorted(), plateau)
   }
+  // end figure
 
   /// The share of Σ|w| held by the largest tenth of the weights.
   func largestTenthShare(_ weights: [Float]) -> Double {

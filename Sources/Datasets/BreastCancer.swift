@@ -53,9 +53,7 @@ public struct BreastCancer: Equatable {
     guard size <= maximumBytes else {
       throw DataError("\(name): \(size) bytes, far more than a breast-cancer table can hold (at most \(maximumBytes)): this is not the right file; pass --data FILE")
     }
-    guard let bytes = FileManager.default.contents(atPath: path) else {
-      throw DataError("\(path): cannot be read (check the path and its permissions)")
-    }
+    let bytes = try DataFile.read(path, what: "a breast-cancer table", maxBytes: maximumBytes)
     guard let text = String(data: bytes, encoding: .utf8) else { throw DataError("\(name): is not UTF-8 text") }
     return try parse(text, name: name)
   }

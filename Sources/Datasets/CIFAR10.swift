@@ -37,9 +37,10 @@ public struct CIFAR10 {
     var labels: [Int] = []
     for file in files {
       let path = folder + "/" + file
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw DataError("\(path) is missing: the folder must hold \(files.joined(separator: ", ")) (make data extracts them)")
-      }
+      // A batch holds 10,000 records (30,730,000 bytes); a file larger than 60,000 records, a folder or a
+      // device is refused by its size or kind before anything is read.
+      let data = try DataFile.read(path, what: "a CIFAR-10 batch", maxBytes: 60_000 * recordSize,
+        missing: "\(path) is missing: the folder must hold \(files.joined(separator: ", ")) (make data extracts them)")
       guard data.count > 0, data.count % recordSize == 0 else {
         throw DataError("\(path) has \(data.count) bytes, not a multiple of \(recordSize): the file is truncated or not CIFAR-10 binary; extract it again (make data)")
       }

@@ -22,12 +22,16 @@ public struct XYData: Equatable {
     self.y = y
   }
 
+  /// The largest CSV file read, in bytes.
+  public static let maxBytes = 256 << 20
+  /// The largest |x| or |y| accepted.
+  public static let maxMagnitude = 1e100
+
   /// Reads `path`; every problem is reported with the file's name and the line it is on.
   public static func load(csv path: String) throws -> XYData {
     let name = (path as NSString).lastPathComponent
-    guard let bytes = FileManager.default.contents(atPath: path) else {
-      throw DataError("\(path): cannot be read (check the path)")
-    }
+    // 256 MB is millions of rows; a larger "CSV" (or a folder, or /dev/zero) is refused before it is read.
+    let bytes = try DataFile.read(path, what: "an x,y CSV", maxBytes: maxBytes, missing: "\(path): cannot be read (check the path)")
     guard let text = String(data: bytes, encoding: .utf8) else { throw DataError("\(name): is not UTF-8 text") }
     guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
       throw DataError("\(name): the file is empty; expected a header line such as 'x,y' and at least two rows of numbers")
@@ -58,6 +62,10 @@ public struct XYData: Equatable {
         }
         guard let v = Double(cell), v.isFinite else {
           throw DataError("\(name) line \(line): '\(cell)' in column \(csv.header[column]) is not a number")
+        }
+        // Squares and products of values beyond 1e100 overflow Double in a least-squares fit.
+        guard Swift.abs(v) <= maxMagnitude else {
+          throw DataError("\(name) line \(line): \(cell) in column \(csv.header[column]) is too large to fit (beyond ±1e100 its square overflows a Double): rescale the column")
         }
         if target == 0 { x.append(v) } else { y.append(v) }
       }

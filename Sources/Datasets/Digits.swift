@@ -62,9 +62,7 @@ public struct Digits {
     if let size = (try? fm.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maxFileSize {
       throw DataError("\(path) has \(size.intValue) bytes, more than a digits CSV can (at most \(maxFileSize)): it is not the digits set (pass --data FILE with the right file)")
     }
-    guard let data = fm.contents(atPath: path) else {
-      throw DataError("\(path) cannot be read (check its permissions)")
-    }
+    let data = try DataFile.read(path, what: "a digits CSV", maxBytes: maxFileSize)
     return try parse(data, name: path)
   }
 

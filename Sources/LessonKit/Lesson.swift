@@ -31,20 +31,45 @@ public final class Lesson {
   public var summary: [String: SummaryValue] = [:]
   private let started = DispatchTime.now().uptimeNanoseconds
 
-  /// Checks that the output folder can be written before any work starts.
+  /// Where figures wait until `finish()`: a hidden folder inside the output folder, so that a run that fails
+  /// (or is interrupted) never replaces a figure of an earlier, good run.
+  public let staging: String
+  private var stagingToken: Int?
+  private var finished = false
+
+  /// Checks that the output folder can be written before any work starts (an empty `--out` or the root
+  /// folder is refused), and makes the staging folder for the figures.
   public init(name: String, options: LessonOptions) throws {
     self.name = name
     self.options = options
-    // A quick run has its own default folder, so it never replaces the full run's figures that the course uses.
-    folder = options.out ?? (options.quick ? "output/quick/\(name)" : "output/\(name)")
-    let probe = folder + "/.write-test-\(getpid())"
     do {
+      // A quick run has its own default folder, so it never replaces the full run's figures that the course uses.
+      folder = try options.out.map { try checkedOutputFolder($0, flag: "--out", example: "output/\(name)") }
+        ?? (options.quick ? "output/quick/\(name)" : "output/\(name)")
+    } catch let error as PathError {
+      throw LessonError(error.description)
+    }
+    staging = folder + "/.staging-\(name)-\(getpid())"
+    stagingToken = SignalCleanup.register(staging)
+    do {
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      try? FileManager.default.removeItem(atPath: staging)
+      let probe = staging + "/.write-test"
       try writeAtomically(Data(), to: probe)
       try? FileManager.default.removeItem(atPath: probe)
     } catch {
+      removeStaging()
       throw LessonError("the output folder '\(folder)' is not writable (\(error)); pick another with --out")
     }
     say("\(name): writing to \(folder)/\(options.quick ? " (quick mode)" : "")")
+  }
+
+  deinit { if !finished { removeStaging() } }
+
+  private func removeStaging() {
+    try? FileManager.default.removeItem(atPath: staging)
+    if let stagingToken { SignalCleanup.unregister(stagingToken) }
+    stagingToken = nil
   }
 
   /// The lesson's random numbers, from `--seed` (and an offset for independent streams).
@@ -60,7 +85,7 @@ public final class Lesson {
   public func save(_ figure: Figure, as figureName: String) throws {
     precondition(!figures.contains(figureName), "figure '\(figureName)' is written twice")
     do {
-      try figure.save(to: folder + "/" + figureName, formats: options.formats)
+      try figure.save(to: staging + "/" + figureName, formats: options.formats)
     } catch let error as PlotError {
       throw LessonError("figure '\(figureName)': \(error)")
     }
@@ -78,7 +103,7 @@ public final class Lesson {
     precondition(!frames.isEmpty && frames.count == labels.count, "an animation needs one label per frame")
     precondition(!animations.contains { $0.name == name } && !figures.contains(name), "'\(name)' is written twice")
     for (k, frame) in frames.enumerated() {
-      do { _ = try frame.save(to: folder + "/\(name)-\(k)", formats: [.png]) } catch let error as PlotError {
+      do { _ = try frame.save(to: staging + "/\(name)-\(k)", formats: [.png]) } catch let error as PlotError {
         throw LessonError("animation '\(name)', frame \(k + 1): \(error)")
       }
     }
@@ -86,12 +111,32 @@ public final class Lesson {
     say("  animation: \(name) (\(frames.count) frames, png)")
   }
 
-  /// Writes summary.json (sorted keys, atomically) with the figures and the run's time, and says so.
+  /// Moves the figures from the staging folder into the output folder, then writes summary.json (sorted
+  /// keys, atomically) with the figures and the run's time, and says so.
   public func finish() throws {
+    precondition(!finished, "finish() is called once")
+    for figureName in figures {
+      for format in options.formats {
+        let file = figureName + "." + format.rawValue
+        guard rename(staging + "/" + file, folder + "/" + file) == 0 else {
+          throw LessonError("cannot move \(file) into \(folder) (\(String(cString: strerror(errno)))); pick another folder with --out")
+        }
+      }
+    }
+    for (animation, labels) in animations {
+      for k in labels.indices {
+        let file = "\(animation)-\(k).png"
+        guard rename(staging + "/" + file, folder + "/" + file) == 0 else {
+          throw LessonError("cannot move \(file) into \(folder) (\(String(cString: strerror(errno)))); pick another folder with --out")
+        }
+      }
+    }
+    finished = true
+    removeStaging()
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
     var all = summary
     all["lesson"] = .text(name)
-    all["seed"] = .number(Double(options.seed))
+    all["seed"] = .whole(options.seed)
     all["quick"] = .bool(options.quick)
     all["figures"] = .list(figures.map { .text($0) })
     if !animations.isEmpty {
@@ -107,6 +152,8 @@ public final class Lesson {
 /// A value in summary.json.
 public indirect enum SummaryValue: Equatable {
   case number(Double)
+  /// A whole number written with all its digits (a seed above 2^53 would be rounded as a Double).
+  case whole(UInt64)
   case text(String)
   case bool(Bool)
   case list([SummaryValue])
@@ -125,11 +172,13 @@ public indirect enum SummaryValue: Equatable {
       guard v.isFinite else { return "null" }
       if v == v.rounded() && Swift.abs(v) < 1e15 { return String(Int64(v)) }
       return String(format: "%.17g", v)
+    case .whole(let n):
+      return String(n)
     case .text(let s):
       return jsonQuoted(s)
     case .bool(let b): return b ? "true" : "false"
     case .list(let items):
-      if items.allSatisfy({ if case .number = $0 { return true } else { return false } }) {
+      if items.allSatisfy({ switch $0 { case .number, .whole: return true; default: return false } }) {
         return "[" + items.map { $0.json(indent: indent + 1) }.joined(separator: ", ") + "]"
       }
       return "[\n" + items.map { pad + $0.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"

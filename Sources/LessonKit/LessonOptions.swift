@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Plotting
+import Support
 
 /// The flags every lesson takes: `--out`, `--seed`, `--format`, `--quick`.
 public struct LessonOptions: ParsableArguments {
@@ -17,6 +18,52 @@ public struct LessonOptions: ParsableArguments {
   public var quick = false
 
   public init() {}
+
+  /// An empty `--out` or the root folder is refused here, before the lesson starts.
+  public func validate() throws {
+    _ = try LessonOptions.checkedOutputFolder(out, default: "output/" + (CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent } ?? "lesson"))
+  }
+
+  /// `path` as an output folder, or `fallback` when nil; refuses an empty path (which would write into the
+  /// current folder or, joined with "/", into the root) and the root folder itself, with one line naming the
+  /// flag. Shared by the lessons, gallery, bench and site.
+  public static func checkedOutputFolder(_ path: String?, default fallback: String, flag: String = "--out") throws -> String {
+    guard let path else { return fallback }
+    do {
+      return try Support.checkedOutputFolder(path, flag: flag, example: fallback)
+    } catch let error as PathError {
+      throw ValidationError(error.description)
+    }
+  }
+
+  /// A size flag (`--hidden`, `--epochs`, `--batch-size`, `--steps`...) checked against its range: a
+  /// ValidationError saying the flag, the value and the range otherwise. Upper limits keep a typo from
+  /// allocating without bound or overflowing; pick them generously above what a lesson needs.
+  public static func checkSize(_ value: Int?, _ flag: String, in range: ClosedRange<Int>) throws {
+    guard let value else { return }
+    guard range.contains(value) else {
+      throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
+  }
+
+  /// A rate flag (`--lr`) that must be positive and finite, with a message that quotes what was typed when
+  /// it overflowed the type (1e40 is read as a Float infinity).
+  public static func checkPositive<F: BinaryFloatingPoint>(_ value: F, _ flag: String, below limit: F? = nil) throws {
+    let typed = LessonOptions.typed(flag) ?? "\(value)"
+    if value.isInfinite { throw ValidationError("\(flag) \(typed) is too large (more than \(F.greatestFiniteMagnitude)); use a positive number such as 0.01") }
+    guard value > 0, value.isFinite else { throw ValidationError("\(flag) must be a positive number, got \(typed)") }
+    if let limit, value >= limit { throw ValidationError("\(flag) must be below \(limit), got \(typed)") }
+  }
+
+  /// The text typed after `flag` on the command line (`--lr 1e40` or `--lr=1e40`), if any.
+  static func typed(_ flag: String) -> String? {
+    let args = CommandLine.arguments
+    for (i, a) in args.enumerated() {
+      if a == flag, i + 1 < args.count { return args[i + 1] }
+      if a.hasPrefix(flag + "=") { return String(a.dropFirst(flag.count + 1)) }
+    }
+    return nil
+  }
 
   /// The formats to write.
   public var formats: [FigureFormat] {

@@ -18,13 +18,34 @@ public func writeAtomically(_ data: Data, to path: String) throws {
   } catch {
     throw FileWriteError(path: path, reason: "the folder \(folder.path) cannot be created (\(reasonText(error)))")
   }
-  let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-  guard fm.createFile(atPath: temp.path, contents: data) else {
-    throw FileWriteError(path: path, reason: String(cString: strerror(errno)))
+  // Our own temporary name, written with open/write/rename (FileManager.createFile would add a second,
+  // Foundation-named temporary of its own), and removed if the run is interrupted meanwhile.
+  let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+  let token = SignalCleanup.register(temp)
+  defer { SignalCleanup.unregister(token) }
+  let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+  guard fd >= 0 else { throw FileWriteError(path: path, reason: String(cString: strerror(errno))) }
+  var failure: Int32 = 0
+  data.withUnsafeBytes { raw in
+    var done = 0
+    while done < raw.count {
+      let n = write(fd, raw.baseAddress! + done, raw.count - done)
+      if n < 0 {
+        if errno == EINTR { continue }
+        failure = errno
+        return
+      }
+      done += n
+    }
   }
-  guard rename(temp.path, url.path) == 0 else {
+  if close(fd) != 0 && failure == 0 { failure = errno }
+  guard failure == 0 else {
+    unlink(temp)
+    throw FileWriteError(path: path, reason: String(cString: strerror(failure)))
+  }
+  guard rename(temp, url.path) == 0 else {
     let reason = String(cString: strerror(errno))
-    try? fm.removeItem(at: temp)
+    unlink(temp)
     throw FileWriteError(path: path, reason: reason)
   }
 }

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import Kernels
 import Networks
+import PackageInfo
 import PlotGallery
 import Plotting
 import Support
@@ -15,7 +16,8 @@ import Tensors
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Time GEMM, convolution, elementwise kernels, a CNN training step and figure rendering; compare with numpy, matplotlib and a saved baseline.")
+    abstract: "Time GEMM, convolution, elementwise kernels, a CNN training step and figure rendering; compare with numpy, matplotlib and a saved baseline.",
+    version: NeuralLessons.version)
 
   @Option(name: .long, help: "Only the cases whose kernel or shape contains this text.")
   var filter: String?
@@ -39,8 +41,20 @@ struct Bench: ParsableCommand {
   var minTime: Double?
 
   func validate() throws {
-    guard threshold > 0 else { throw ValidationError("--threshold must be positive, got \(threshold)") }
-    if let minTime, minTime <= 0 { throw ValidationError("--min-time must be positive, got \(minTime)") }
+    guard threshold > 0, threshold.isFinite else { throw ValidationError("--threshold must be a positive number, got \(threshold)") }
+    if let minTime, !(minTime > 0 && minTime <= 600) { throw ValidationError("--min-time must be a number of seconds in (0, 600], got \(minTime)") }
+    // The output folder is checked before the suite runs (minutes), not after.
+    let folder: String
+    do { folder = try checkedOutputFolder(out, flag: "--out", example: "output/bench") } catch let error as PathError {
+      throw ValidationError(error.description)
+    }
+    let probe = folder + "/.write-test-\(getpid())"
+    do {
+      try writeAtomically(Data(), to: probe)
+      try? FileManager.default.removeItem(atPath: probe)
+    } catch {
+      throw ValidationError("the output folder '\(folder)' is not writable (\(error)); pick another with --out")
+    }
     if let baseline, !FileManager.default.fileExists(atPath: baseline) {
       throw ValidationError("the baseline '\(baseline)' does not exist: give a results.json written by an earlier make bench")
     }
@@ -52,6 +66,8 @@ struct Bench: ParsableCommand {
     let machine = Machine(cpu: Machine.cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, gemm_kernel: GEMM.kernelName, date: ISO8601DateFormatter().string(from: Date()))
     print("bench: \(machine.cpu), \(machine.cores) cores, GEMM micro-kernel \(machine.gemm_kernel)\(quick ? ", quick" : "")")
     try suite.runAll()
+    // No case matched: an error that keeps the previous results.json (and cannot pass --fail-on-regression).
+    guard !suite.results.isEmpty else { throw BenchError("no benchmark case matches --filter '\(filter ?? "")': nothing was timed and \(out)/results.json is left as it was") }
     let report = BenchReport(machine: machine, results: suite.results)
     try writeAtomically(try report.encoded(), to: out + "/results.json")
     try Figures.draw(report, peak: suite.peak, to: out)
@@ -67,4 +83,11 @@ struct Bench: ParsableCommand {
       if failOnRegression && !regressions.isEmpty { throw ExitCode(1) }
     }
   }
+}
+
+/// Why bench stopped: one line.
+struct BenchError: Error, CustomStringConvertible, LocalizedError {
+  let description: String
+  init(_ description: String) { self.description = description }
+  var errorDescription: String? { description }
 }

@@ -209,7 +209,8 @@ final class ScatterItem: PlotItem {
   func footprint(_ f: AxesFrame) -> [Point] { kept.map { f.point(x[$0], y[$0]) } }
   /// A hidden scatter point is a hidden datum: it weighs as much as a stretch of line.
   var footprintWeight: Double { 8 }
-  var footprintMargin: Double { (sizes.max() ?? 6) / 2 + 1 }
+  /// The marker's radius and a clearance: a legend that ends right at a point's edge still hides it to the eye.
+  var footprintMargin: Double { (sizes.max() ?? 6) / 2 + 6 }
 }
 
 // MARK: - Reference lines, text and arrows

@@ -2,6 +2,7 @@
 // as MathML; an index; the playground.
 import ArgumentParser
 import Foundation
+import PackageInfo
 import Support
 
 @main
@@ -14,7 +15,8 @@ struct Site: ParsableCommand {
       (markers like 71.5<!--=test_accuracy:p1--> are filled from summary.json), and the lines of main.swift that
       draw each figure (regions marked '// figure: name' ... '// end figure'). Output of a --quick run is refused.
       Nothing is written unless every page builds, so a failed build leaves the previous site as it was.
-      """)
+      """,
+    version: NeuralLessons.version)
 
   @Option(name: .long, help: ArgumentHelp("Folder of the lessons' sources.", valueName: "dir"))
   var lessons = "lessons"
@@ -296,9 +298,11 @@ struct LessonPage {
 
   /// The h2 headings of the page (pandoc gives them ids) as a list of links.
   func tableOfContents(_ html: String) -> String {
-    let pattern = try! NSRegularExpression(pattern: #"<h2 id="([^"]+)">(.*?)</h2>"#)
+    // Pandoc wraps long headings over several lines.
+    let pattern = try! NSRegularExpression(pattern: #"<h2 id="([^"]+)">(.*?)</h2>"#, options: [.dotMatchesLineSeparators])
     let items = pattern.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { m in
-      let id = String(html[Range(m.range(at: 1), in: html)!]), heading = String(html[Range(m.range(at: 2), in: html)!])
+      let id = String(html[Range(m.range(at: 1), in: html)!])
+      let heading = String(html[Range(m.range(at: 2), in: html)!]).replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
       return "<li><a href=\"#\(id)\">\(heading)</a></li>"
     }
     guard !items.isEmpty else { return "" }

@@ -102,7 +102,8 @@ enum Template {
     code { font-family: "DejaVu Sans Mono", monospace; font-size: 0.88em; background: var(--code); padding: 0.05em 0.25em; border-radius: 3px; }
     pre { background: var(--code); padding: 0.7rem 0.9rem; border-radius: 4px; overflow-x: auto; line-height: 1.4; }
     pre code { padding: 0; background: none; font-size: 0.82rem; }
-    math[display="block"] { margin: 1rem 0; overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+    math[display="block"] { margin: 1rem 0; }
+    span.math.display { display: block; overflow-x: auto; overflow-y: hidden; max-width: 100%; }
     .table-wrap { overflow-x: auto; margin: 1rem 0; }
     table { border-collapse: collapse; font-size: 0.95rem; }
     th, td { border-bottom: 1px solid var(--rule); padding: 0.3rem 0.7rem; text-align: left; }

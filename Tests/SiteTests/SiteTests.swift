@@ -107,7 +107,7 @@ final class SiteTests: XCTestCase {
         // end figure
       }
       """
-    try makeLesson("01-first", readme: "# Lesson 1: first\n\nSee @fig:plot.\n\n## A section\n\n![A plot](plot.svg)\n", figures: ["plot"], source: source)
+    try makeLesson("01-first", readme: "# Lesson 1: first\n\nSee @fig:plot.\n\n## A section\n\n![A plot](plot.svg)\n\n## A heading long enough that pandoc wraps it over two lines of its output, which must still reach the contents\n", figures: ["plot"], source: source)
     let (status, output) = try runSite()
     if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }
     XCTAssertEqual(status, 0, output)
@@ -118,6 +118,7 @@ final class SiteTests: XCTestCase {
     XCTAssert(page.contains("<span class=\"figure-number\">Figure 1.</span> A plot"), page)
     XCTAssert(page.contains("See <a href=\"#plot\">Figure 1</a>."), page)
     XCTAssert(page.contains("<nav class=\"toc\"") && page.contains("<a href=\"#a-section\">A section</a>"), page)
+    XCTAssert(page.contains(">A heading long enough that pandoc wraps it over two lines of its output, which must still reach the contents</a>"), page)
     XCTAssert(page.contains("href=\"01-first.html\" aria-current=\"page\""), "the sidebar marks the current lesson")
     XCTAssert(page.contains("seed"), "the page says how its figures were made")
     let sourcePage = try String(contentsOfFile: "\(root!)/output/site/source/01-first.html", encoding: .utf8)

@@ -1,16 +1,16 @@
 import ArgumentParser
 import Foundation
+import PackageInfo
 import PlotGallery
 import Plotting
-import PackageInfo
 
 /// `make gallery`: renders an example of every plot kind and diagram, the plotting library's visual spec.
 @main
 struct GalleryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gallery",
-    version: NeuralLessons.version,
-    abstract: "Render an example of every plot kind and diagram as PNG and SVG.")
+    abstract: "Render an example of every plot kind and diagram as PNG and SVG.",
+    version: NeuralLessons.version)
 
   @Option(name: .long, help: "Folder to write the figures to.")
   var out: String = "output/gallery"

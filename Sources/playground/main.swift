@@ -3,6 +3,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import PackageInfo
 import PlaygroundKit
 import Plotting
 import Support
@@ -12,7 +13,8 @@ struct PlaygroundCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "playground",
     abstract: "Train the playground's small networks (every data set, activation, hidden layers and learning rate) and draw their frames.",
-    discussion: "Writes <out>/<setting>-<frame>.png and <out>/manifest.json; make site puts them on the playground page.")
+    discussion: "Writes <out>/<setting>-<frame>.png and <out>/manifest.json; make site puts them on the playground page.",
+    version: NeuralLessons.version)
 
   @Option(name: .long, help: ArgumentHelp("Folder for the frames and manifest.json.", valueName: "dir"))
   var out = "output/playground"

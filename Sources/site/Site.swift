@@ -299,7 +299,7 @@ struct LessonPage {
   /// The h2 headings of the page (pandoc gives them ids) as a list of links.
   func tableOfContents(_ html: String) -> String {
     // Pandoc wraps long headings over several lines.
-    let pattern = try! NSRegularExpression(pattern: #"<h2 id="([^"]+)">(.*?)</h2>"#, options: [.dotMatchesLineSeparators])
+    let pattern = try! NSRegularExpression(pattern: #"<h2\s+id="([^"]+)"[^>]*>(.*?)</h2>"#, options: [.dotMatchesLineSeparators])
     let items = pattern.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { m in
       let id = String(html[Range(m.range(at: 1), in: html)!])
       let heading = String(html[Range(m.range(at: 2), in: html)!]).replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)

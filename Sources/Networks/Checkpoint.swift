@@ -100,6 +100,22 @@ public enum Checkpoint {
     return out
   }
 
+  /// Before a fresh (not resumed) training run writes its checkpoint to `path`: refuses to replace a readable
+  /// checkpoint of a different run, one whose `run` metadata differs from `run` (another configuration) or
+  /// that holds more epochs than this run will train, so that a longer run's work is never lost silently.
+  /// `how` says how to ask for it anyway (e.g. "pass --overwrite-checkpoint"). No file, or a damaged one
+  /// (not a result worth keeping), may be replaced.
+  public static func checkReplaceable(_ path: String, run: String, epochs: Int, how: String) throws {
+    guard FileManager.default.fileExists(atPath: path), let saved = try? metadata(path) else { return }
+    let savedEpochs = saved["epoch"].flatMap(Int.init) ?? 0
+    if let savedRun = saved["run"], savedRun != run {
+      throw Error(description: "\(path) holds \(savedEpochs) epoch\(savedEpochs == 1 ? "" : "s") of another run (\(savedRun)); this run (\(run)) would replace it: pass --resume to continue it, \(how) to replace it, or choose another --out")
+    }
+    if savedEpochs > epochs {
+      throw Error(description: "\(path) holds \(savedEpochs) epochs, more than the \(epochs) this run trains; it would be replaced: pass --resume to continue it, \(how) to replace it, or choose another --out")
+    }
+  }
+
   /// Refuses tensors holding a NaN or an infinity: a model's weights or an optimizer's moments loaded from
   /// `path` must be finite, or training would "diverge" at once for a reason that has nothing to do with the
   /// learning rate.

@@ -97,4 +97,19 @@ final class DamagedCheckpointTests: XCTestCase {
     adam.step()
     XCTAssert(p.data.allSatisfy(\.isFinite))
   }
+
+  func testACheckpointOfAnotherOrLongerRunIsNotReplacedSilently() throws {
+    let path = folder + "/checkpoint.safetensors"
+    try Checkpoint.checkReplaceable(path, run: "seed 1", epochs: 5, how: "pass --overwrite")  // nothing there yet
+    try Checkpoint.save([("w", try Tensor([1], shape: [1]))], to: path, metadata: ["epoch": "10", "run": "seed 1"])
+    XCTAssertThrowsError(try Checkpoint.checkReplaceable(path, run: "seed 2", epochs: 20, how: "pass --overwrite")) {
+      XCTAssert("\($0)".contains("another run (seed 1)") && "\($0)".contains("--resume") && "\($0)".contains("--overwrite"), "\($0)")
+    }
+    XCTAssertThrowsError(try Checkpoint.checkReplaceable(path, run: "seed 1", epochs: 5, how: "pass --overwrite")) {
+      XCTAssert("\($0)".contains("holds 10 epochs, more than the 5"), "\($0)")
+    }
+    try Checkpoint.checkReplaceable(path, run: "seed 1", epochs: 10, how: "pass --overwrite")  // the same run again
+    FileManager.default.createFile(atPath: path, contents: Data("junk".utf8))
+    try Checkpoint.checkReplaceable(path, run: "seed 2", epochs: 1, how: "pass --overwrite")  // damaged: not a result
+  }
 }

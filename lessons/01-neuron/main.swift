@@ -32,6 +32,7 @@ struct NeuronLesson: ParsableCommand {
     let count = options.quick ? 60 : 200
 
     // MARK: Logistic regression on two blobs
+    // figure: blobs-before-after, blobs-loss
     let blobs = try Toy2D.blobs(count: count, centers: [(-1.2, -0.8), (1.2, 0.8)], spread: 0.75, seed: lesson.seed(1))
     var rng = SeededGenerator(seed: lesson.seed(2))
     let neuron = Sequential([try Dense(2, 1, initializer: .normal(std: 1), rng: &rng)])
@@ -44,8 +45,10 @@ struct NeuronLesson: ParsableCommand {
       batchSize: count, seed: lesson.seed(3), progress: ProgressPrinter(every: max(1, epochs / 5)))
     let history = try trainer.fit(neuron, x: blobs.x, y: blobs.targets)
     let after = (w: dense.weight.data, b: dense.bias.data[0])
+    // end figure
 
     // MARK: The same training by hand, with the gradient derived in the text, and with two mistakes
+    // figure: blobs-loss
     lesson.say("The same training with the gradient written by hand: right, with an extra σ′(z), with the sign flipped")
     let right = descend(blobs, from: before, lr: lr, epochs: epochs) { yHat, y in yHat - y }
     let extraFactor = descend(blobs, from: before, lr: lr, epochs: epochs) { yHat, y in yHat * (1 - yHat) * (yHat - y) }
@@ -54,8 +57,10 @@ struct NeuronLesson: ParsableCommand {
     lesson.say(String(format: "  by hand, (ŷ − y)x:       loss %.4f (autograd's weights to within %.1e)", right.losses.last!, byHandDifference))
     lesson.say(String(format: "  with an extra σ′(z):     loss %.4f", extraFactor.losses.last!))
     lesson.say(String(format: "  sign flipped, (y − ŷ)x:  loss %.4f, rising from %.4f", wrongSign.losses.last!, wrongSign.losses[0]))
+    // end figure
 
     // MARK: The same neuron on XOR
+    // figure: xor
     let xor = try Toy2D.xor(copies: options.quick ? 10 : 25, noise: 0.2, seed: lesson.seed(4))
     var rng2 = SeededGenerator(seed: lesson.seed(5))
     let xorNeuron = Sequential([try Dense(2, 1, initializer: .normal(std: 1), rng: &rng2)])
@@ -64,10 +69,14 @@ struct NeuronLesson: ParsableCommand {
       loss: .binaryCrossEntropyWithLogits, optimizer: try SGD(xorNeuron.parameters, learningRate: lr), epochs: epochs,
       batchSize: xor.labels.count, seed: lesson.seed(6), progress: ProgressPrinter(every: max(1, epochs / 5)))
     let xorHistory = try xorTrainer.fit(xorNeuron, x: xor.x, y: xor.targets)
+    // end figure
 
     // MARK: Figures
+    // figure: neuron-diagram
     try lesson.save(diagram(w: after.w, b: after.b, sample: (Float(blobs.xs[count - 1]), Float(blobs.ys[count - 1]))), as: "neuron-diagram")
+    // end figure
 
+    // figure: blobs-before-after
     let fig = Figure(width: 1000, height: 480, columns: 2, title: "One neuron on two blobs: the line w·x + b = 0")
     for (i, (state, grid, name)) in [(before, beforeGrid, "before training"), (after, try regions(neuron, blobs), "after \(epochs) epochs")].enumerated() {
       let ax = fig.axes(0, i)
@@ -84,7 +93,9 @@ struct NeuronLesson: ParsableCommand {
       ax.equalAspect = true
     }
     try lesson.save(fig, as: "blobs-before-after")
+    // end figure
 
+    // figure: blobs-loss
     let lossFig = Figure(width: 760, height: 440)
     let la = lossFig.axes
     la.title = "Binary cross-entropy while training, with the right gradient and two wrong ones"
@@ -97,7 +108,9 @@ struct NeuronLesson: ParsableCommand {
     la.line(epochAxis, wrongSign.losses, label: "wrong sign: (y − ŷ)x", color: Palette.color(3), dash: .dotted)
     la.legend = .centerRight
     try lesson.save(lossFig, as: "blobs-loss")
+    // end figure
 
+    // figure: xor
     // The XOR neuron's output on its own points: where it ends up for every input.
     let xd = xorNeuron.layers[0] as! Dense
     let xorOutput: [Double] = try Tensor.withoutGrad { try Lesson.sigmoidOutput(xorNeuron)(xor.x) }.map { Double($0) }
@@ -132,6 +145,7 @@ struct NeuronLesson: ParsableCommand {
     xb.line((1...xorHistory.epochs).map(Double.init), xorHistory.trainLoss, label: "XOR loss")
     xb.horizontalLine(at: log(2), label: "ln 2 ≈ 0.693: ŷ = 0.5 for all")
     try lesson.save(xfig, as: "xor")
+    // end figure
 
     lesson.summary = [
       "blobs_first_loss": .number(history.trainLoss.first!),
@@ -158,6 +172,7 @@ struct NeuronLesson: ParsableCommand {
     try lesson.finish()
   }
 
+  // figure: blobs-loss
   /// Full-batch gradient descent on one neuron with the gradient written by hand. `dLdz(ŷ, y)` is one point's
   /// ∂L/∂z; then ∂L/∂wⱼ = mean of dLdz · xⱼ and ∂L/∂b = mean of dLdz. Returns the final weights and the
   /// binary cross-entropy before each step (as the trainer reports it).
@@ -184,6 +199,7 @@ struct NeuronLesson: ParsableCommand {
     }
     return (w, b, losses)
   }
+  // end figure
 
   /// P(class 1) over the blobs' extent.
   func regions(_ model: Sequential, _ data: PointSet) throws -> [Double] {

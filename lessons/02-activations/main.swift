@@ -37,6 +37,7 @@ struct ActivationsLesson: ParsableCommand {
     let epochs = self.epochs ?? (options.quick ? 200 : 1000)
 
     // MARK: Curves and derivatives, the derivative computed by autograd
+    // figure: activation-curves
     let xs = (0...200).map { -4 + Double($0) / 25 }
     let curves = Figure(width: 1100, height: 560, rows: 2, columns: 4, title: "Activation functions (solid) and their derivatives (dashed), by autograd")
     for (i, f) in Self.activations.enumerated() {
@@ -53,8 +54,10 @@ struct ActivationsLesson: ParsableCommand {
       if i != 0 { ax.legend = .none } else { ax.legend = .upperLeft }
     }
     try lesson.save(curves, as: "activation-curves")
+    // end figure
 
     // MARK: The vanishing gradient
+    // figure: vanishing-gradient
     lesson.say("Gradient norms through a 10-layer stack at initialisation")
     let depth = 10, width = 32
     var norms: [String: SummaryValue] = [:], shrink: [String: SummaryValue] = [:]
@@ -88,8 +91,10 @@ struct ActivationsLesson: ParsableCommand {
     }
     va.legend = .lowerRight
     try lesson.save(vanishing, as: "vanishing-gradient")
+    // end figure
 
     // MARK: The same MLP on two moons with each activation
+    // figure: moons-loss-curves, moons-boundaries
     let count = options.quick ? 80 : 240
     let moons = try Toy2D.moons(count: count, noise: 0.15, seed: lesson.seed(20))
     let test = try Toy2D.moons(count: count, noise: 0.15, seed: lesson.seed(21))
@@ -157,6 +162,7 @@ struct ActivationsLesson: ParsableCommand {
     }
     try lesson.save(lossFig, as: "moons-loss-curves")
     try lesson.save(boundaries, as: "moons-boundaries")
+    // end figure
 
     lesson.summary = [
       "moons": .object(results),

@@ -35,6 +35,7 @@ struct LossFunctionsLesson: ParsableCommand {
     let d = Double(delta)
 
     // MARK: Regression losses and their gradients
+    // figure: regression-losses
     let e = (0...240).map { -3 + Double($0) / 40 }
     let reg = Figure(width: 1000, height: 420, columns: 2, title: "Regression losses as a function of the error e = prediction − target")
     let r1 = reg.axes(0, 0), r2 = reg.axes(0, 1)
@@ -51,8 +52,10 @@ struct LossFunctionsLesson: ParsableCommand {
     r1.legend = .upperCenter
     r2.legend = .upperLeft
     try lesson.save(reg, as: "regression-losses")
+    // end figure
 
     // MARK: Fitting a line to data with outliers
+    // figure: outlier-fits
     var rng = SeededGenerator(seed: lesson.seed(1))
     let n = options.quick ? 30 : 60
     var xs: [Float] = [], ys: [Float] = []
@@ -95,8 +98,10 @@ struct LossFunctionsLesson: ParsableCommand {
       ax.legend = .lowerRight
     }
     try lesson.save(fits, as: "outlier-fits")
+    // end figure
 
     // MARK: Cross-entropy against MSE on a sigmoid
+    // figure: classification-losses
     let p = (1...199).map { Double($0) / 200 }
     let z = (0...240).map { -6 + Double($0) / 20 }
     let cls = Figure(width: 1000, height: 420, columns: 2, title: "Classification: cross-entropy against MSE on a sigmoid output")
@@ -117,6 +122,7 @@ struct LossFunctionsLesson: ParsableCommand {
     c2.annotate("very wrong, yet MSE's gradient ≈ 0", pointingAt: -5, 0.013, textAt: -3.4, 0.38, size: 11)
     c2.legend = .upperRight
     try lesson.save(cls, as: "classification-losses")
+    // end figure
 
     // MARK: The common mistake: binary labels "normalised" like regression targets
     let labelBlobs = try Toy2D.blobs(count: options.quick ? 60 : 200, centers: [(-1.2, -0.8), (1.2, 0.8)], spread: 0.75, seed: lesson.seed(4))
@@ -144,6 +150,7 @@ struct LossFunctionsLesson: ParsableCommand {
     }
 
     // MARK: Softmax cross-entropy for three classes
+    // figure: softmax-cross-entropy
     let logits: [Float] = [2.0, 1.0, 0.1]
     let probs = try Tensor(logits, shape: [1, 3]).softmax().data.map(Double.init)
     let ce = try Tensor(logits, shape: [1, 3]).softmaxCrossEntropy(labels: [0]).item
@@ -172,8 +179,10 @@ struct LossFunctionsLesson: ParsableCommand {
     s2.text(String(format: "the example: %.3f", ce), x: example.0 + 0.25, y: example.1 - 0.1, size: 11, color: .white, anchor: .left, baseline: .top)
     s2.equalAspect = true
     try lesson.save(soft, as: "softmax-cross-entropy")
+    // end figure
 
     // MARK: A loss landscape over two parameters
+    // figure: loss-landscape
     let blobs = try Toy2D.blobs(count: options.quick ? 60 : 200, centers: [(-0.5, -0.3), (0.5, 0.3)], spread: 0.9, seed: lesson.seed(3))
     let wRange = -2.0...4.0
     let wg = options.quick ? 40 : 90
@@ -204,6 +213,7 @@ struct LossFunctionsLesson: ParsableCommand {
     l2.scatter([bestW.0], [bestW.1], color: .white, size: 10, marker: .plus, edge: nil)
     l1.legend = .best
     try lesson.save(land, as: "loss-landscape")
+    // end figure
 
     lesson.summary = [
       "line_fits": .object(fitted),

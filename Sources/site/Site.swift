@@ -174,6 +174,10 @@ struct LessonPage {
     let source = (try? String(contentsOfFile: sourcePath, encoding: .utf8)) ?? ""
     let regions: [CodeRegion]
     do { regions = try CodeRegion.regions(in: source, file: sourcePath) } catch let e as RegionError { throw SiteError(e.description) }
+    // Every figure shows the code that draws it.
+    if let bare = (shown + shownAnimations).first(where: { f in !regions.contains { $0.figures.contains(f) } }) {
+      throw SiteError("\(sourcePath) marks no lines for the figure '\(bare)': put '// figure: \(bare)' before the code that makes it and '// end figure' after")
+    }
     for region in regions {
       if let unknown = region.figures.first(where: { !shown.contains($0) && writtenAnimations[$0] == nil }) {
         throw SiteError("\(sourcePath):\(region.firstLine - 1): the region names the figure '\(unknown)', which the lesson does not show")

@@ -20,6 +20,7 @@ final class SiteChecksTests: XCTestCase {
     try fm.createDirectory(atPath: "\(root!)/lessons/\(name)", withIntermediateDirectories: true)
     try fm.createDirectory(atPath: "\(root!)/output/\(name)", withIntermediateDirectories: true)
     try readme.write(toFile: "\(root!)/lessons/\(name)/README.md", atomically: true, encoding: .utf8)
+    try "// figure: plot\ntry lesson.save(fig, as: \"plot\")\n// end figure\n".write(toFile: "\(root!)/lessons/\(name)/main.swift", atomically: true, encoding: .utf8)
     try "{\"figures\": [\"plot\"], \"seed\": 1}".write(toFile: "\(root!)/output/\(name)/summary.json", atomically: true, encoding: .utf8)
     try "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".write(toFile: "\(root!)/output/\(name)/plot.svg", atomically: true, encoding: .utf8)
     try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/\(name)/plot.png"))

@@ -20,7 +20,9 @@ final class SiteTests: XCTestCase {
     try readme.write(toFile: "\(root!)/lessons/\(name)/README.md", atomically: true, encoding: .utf8)
     let list = figures.map { "\"\($0)\"" }.joined(separator: ",")
     try "{\"figures\": [\(list)]\(numbers)}".write(toFile: "\(root!)/output/\(name)/summary.json", atomically: true, encoding: .utf8)
-    if let source { try source.write(toFile: "\(root!)/lessons/\(name)/main.swift", atomically: true, encoding: .utf8) }
+    // Every figure needs a code region; unless the test gives a program, each figure gets a one-line one.
+    let program = source ?? figures.map { "// figure: \($0)\ntry lesson.save(fig, as: \"\($0)\")\n// end figure\n" }.joined()
+    try program.write(toFile: "\(root!)/lessons/\(name)/main.swift", atomically: true, encoding: .utf8)
     for f in figures {
       try "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".write(toFile: "\(root!)/output/\(name)/\(f).svg", atomically: true, encoding: .utf8)
       try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/\(name)/\(f).png"))
@@ -125,6 +127,13 @@ final class SiteTests: XCTestCase {
     XCTAssert(sourcePage.contains("<span id=\"L5\" class=\"line\">  let fig = Figure(width: 10, height: 10)</span>"), sourcePage)
   }
 
+  func testAFigureWithoutItsCodeFailsTheBuild() throws {
+    try makeLesson("01-first", readme: "# Lesson 1\n\n![A plot](plot.svg)\n", figures: ["plot"], source: "let x = 1\n")
+    let (status, output) = try runSite()
+    XCTAssertNotEqual(status, 0)
+    XCTAssert(output.contains("main.swift marks no lines for the figure 'plot'"), output)
+  }
+
   func testAnUnclosedCodeRegionFailsTheBuild() throws {
     try makeLesson("01-first", readme: "# Lesson 1\n\n![A plot](plot.svg)\n", figures: ["plot"], source: "// figure: plot\nlet x = 1\n")
     let (status, output) = try runSite()
@@ -190,7 +199,7 @@ final class SiteTests: XCTestCase {
   func testAnAnimationPlaysItsFramesInThePlayer() throws {
     try makeLesson(
       "03-third", readme: "# Lesson 3: moving\n\nSee @fig:growing.\n\n![A plot](plot.svg)\n\n![It grows](growing.frames)\n", figures: ["plot"],
-      numbers: ", \"animations\": {\"growing\": [\"epoch 1\", \"epoch 2\"]}")
+      numbers: ", \"animations\": {\"growing\": [\"epoch 1\", \"epoch 2\"]}", source: "// figure: plot, growing\nlet f = 1\n// end figure\n")
     for k in 0..<2 { try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/03-third/growing-\(k).png")) }
     let (status, output) = try runSite()
     if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }

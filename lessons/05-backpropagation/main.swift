@@ -92,6 +92,33 @@ struct BackpropagationLesson: ParsableCommand {
     try lesson.save(snapFig, as: "boundary-snapshots")
     // end figure
 
+    // figure: boundary-while-training
+    // The same boundary at evenly spaced epochs, beside the loss so far: played in the site's frame player.
+    let frameCount = min(epochs, options.quick ? 6 : 24)
+    let frameEpochs = (1...frameCount).map { max(1, epochs * $0 / frameCount) }
+    let epochAxis = (1...epochs).map(Double.init)
+    var frames: [Figure] = []
+    for epoch in frameEpochs {
+      for (p, data) in zip(model.parameters, saved[epoch - 1]) { p.data = data }
+      let grid = try Lesson.probabilityGrid(x: xr, y: yr, resolution: 60, probability: Lesson.softmaxOutput(model))
+      let frame = Figure(width: 820, height: 360, columns: 2)
+      let ax = frame.axes(0, 0), lossAxes = frame.axes(0, 1)
+      ax.title = "epoch \(epoch)"
+      ax.decisionRegions(grid, rows: 60, columns: 60, x: xr, y: yr)
+      ax.scatter(spirals.xs, spirals.ys, classes: spirals.labels, size: 4)
+      ax.equalAspect = true
+      ax.legend = .none
+      lossAxes.title = String(format: "training loss %.3f", history.trainLoss[epoch - 1])
+      lossAxes.xLabel = "epoch"
+      lossAxes.line(Array(epochAxis.prefix(epoch)), Array(history.trainLoss.prefix(epoch)), color: Palette.color(0))
+      lossAxes.xLimits = 0...Double(epochs)
+      lossAxes.yLimits = 0...(history.trainLoss.max()! * 1.05)
+      frames.append(frame)
+    }
+    for (p, data) in zip(model.parameters, finalParameters) { p.data = data }
+    try lesson.saveAnimation(frames, as: "boundary-while-training", labels: frameEpochs.map { "epoch \($0)" })
+    // end figure
+
     // figure: training-curves
     let curves = Figure(width: 900, height: 380, columns: 2, title: "Training on two spirals (dotted: the snapshots' epochs)")
     let c1 = curves.axes(0, 0), c2 = curves.axes(0, 1)

@@ -208,6 +208,12 @@ struct GradientDescentLesson: ParsableCommand {
         "start_distance": .number(hypot(Double(problem.start.0) - problem.minimum.0, Double(problem.start.1) - problem.minimum.1)),
       ])
       try lesson.save(optimizerFigure(problem, traces, withoutCorrection: wrong, quick: options.quick), as: problem.figureName)
+      // figure: optimizer-paths
+      if problem == .bowl {
+        let steps = [0, 1, 2, 3, 5, 8, 12, 20, 30, 45, 70, 100, 140, problem.steps].filter { $0 <= problem.steps }
+        try lesson.saveAnimation(steps.map { pathFrame(problem, traces, upTo: $0, quick: options.quick) }, as: "optimizer-paths", labels: steps.map { "step \($0)" })
+      }
+      // end figure
     }
 
     lesson.summary = [
@@ -543,6 +549,30 @@ struct GradientDescentLesson: ParsableCommand {
     la.legend = .lowerLeft
     return fig
   }
+
+  // figure: optimizer-paths
+  /// All five paths on one plot of the problem, each drawn up to step `last` with a dot where it is now.
+  func pathFrame(_ problem: Problem, _ traces: [(OptimizerChoice, Trace)], upTo last: Int, quick: Bool) -> Figure {
+    let fig = Figure(width: 760, height: 460)
+    let ax = fig.axes
+    let g = quick ? 60 : 120
+    let values = cellCenters(problem.yRange, count: g).flatMap { y in cellCenters(problem.xRange, count: g).map { x in log10(problem.value(x, y)) } }
+    ax.title = "Five optimizers on the \(problem.name): step \(last)"
+    ax.xLabel = "x"
+    ax.yLabel = "y"
+    ax.contour(values, rows: g, columns: g, x: problem.xRange, y: problem.yRange, levels: problem.levels, color: Color(hex: 0xc8c8c8), labels: false, width: 0.9)
+    for (i, (opt, trace)) in traces.enumerated() {
+      let shown = Array(trace.path.prefix(last + 1))
+      ax.line(shown.map(\.0), shown.map(\.1), label: opt.rawValue, color: Palette.color(i), width: 1.6)
+      ax.scatter([shown.last!.0], [shown.last!.1], color: Palette.color(i), size: 9, marker: .circle, edge: .ink)
+    }
+    ax.scatter([problem.minimum.0], [problem.minimum.1], color: .ink, size: 11, marker: .plus, edge: nil)
+    ax.xLimits = problem.xRange
+    ax.yLimits = problem.yRange
+    ax.legend = .outsideRight
+    return fig
+  }
+  // end figure
 
   /// 3.1e-03 style, or 0.25 for numbers near 1.
   func compact(_ v: Double) -> String {

@@ -196,30 +196,27 @@ void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float 
 
 // MARK: - Peak-rate probes
 
+/// Twelve independent chains of fused multiply-adds on VEC, summed into `s` at the end.
+#define NL_FMA_CHAINS(VEC, SET1, FMADD, ADD)                                                                 \
+  VEC acc[12];                                                                                               \
+  for (int x = 0; x < 12; x++) acc[x] = SET1(seed + (float)x);                                               \
+  const VEC m = SET1(0.999999f), add = SET1(1e-7f);                                                          \
+  for (long i = 0; i < iterations; i++)                                                                      \
+    for (int x = 0; x < 12; x++) acc[x] = FMADD(acc[x], m, add);                                             \
+  VEC s = acc[0];                                                                                            \
+  for (int x = 1; x < 12; x++) s = ADD(s, acc[x]);
+
 NL_AVX512
 float nl_fma_loop_avx512(long iterations, float seed) {
-  __m512 acc[12];
-  for (int x = 0; x < 12; x++) acc[x] = _mm512_set1_ps(seed + (float)x);
-  const __m512 m = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-7f);
-  for (long i = 0; i < iterations; i++)
-    for (int x = 0; x < 12; x++) acc[x] = _mm512_fmadd_ps(acc[x], m, add);
-  __m512 s = acc[0];
-  for (int x = 1; x < 12; x++) s = _mm512_add_ps(s, acc[x]);
+  NL_FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps)
   return _mm512_reduce_add_ps(s);
 }
 
 NL_AVX2
 float nl_fma_loop_avx2(long iterations, float seed) {
-  __m256 acc[12];
-  for (int x = 0; x < 12; x++) acc[x] = _mm256_set1_ps(seed + (float)x);
-  const __m256 m = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
-  for (long i = 0; i < iterations; i++)
-    for (int x = 0; x < 12; x++) acc[x] = _mm256_fmadd_ps(acc[x], m, add);
-  __m256 s = acc[0];
-  for (int x = 1; x < 12; x++) s = _mm256_add_ps(s, acc[x]);
-  float lanes[8];
+  NL_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps)
+  float lanes[8], total = 0;
   _mm256_storeu_ps(lanes, s);
-  float total = 0;
   for (int x = 0; x < 8; x++) total += lanes[x];
   return total;
 }

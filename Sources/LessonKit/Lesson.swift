@@ -103,6 +103,7 @@ public final class Lesson {
     precondition(!frames.isEmpty && frames.count == labels.count, "an animation needs one label per frame")
     precondition(!animations.contains { $0.name == name } && !figures.contains(name), "'\(name)' is written twice")
     for (k, frame) in frames.enumerated() {
+      frame.compactPNG = true  // frames are many: small files over fast encoding
       do { _ = try frame.save(to: staging + "/\(name)-\(k)", formats: [.png]) } catch let error as PlotError {
         throw LessonError("animation '\(name)', frame \(k + 1): \(error)")
       }

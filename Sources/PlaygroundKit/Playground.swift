@@ -126,6 +126,7 @@ public enum Playground {
   static func frame(_ s: Setting, model: Sequential?, data: PointSet, epoch: Int, losses: [Double], lastEpoch: Int) throws -> Figure {
     let fig = Figure(width: 780, height: 280, columns: 3)
     fig.printsWarnings = false
+    fig.compactPNG = true
     let sizes = [2] + s.hidden + [1]
     let diagram = fig.diagram(0, 0)
     let boundary = fig.axes(0, 1)

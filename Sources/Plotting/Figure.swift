@@ -27,6 +27,8 @@ public final class Figure {
   public let columns: Int
   /// Gap between grid cells, in pixels.
   public var spacing: Double = 10
+  /// Encode the PNG as small as zlib can (several times slower): for figures kept in bulk, like animation frames.
+  public var compactPNG = false
   /// Print warnings (skipped NaN points and the like) to standard error when rendering.
   public var printsWarnings = true
   /// What the last render skipped or changed, one line each.
@@ -113,7 +115,7 @@ public final class Figure {
   /// The figure as PNG bytes.
   public func pngData() throws -> Data {
     try prepare()
-    return try renderPNG(width: width, height: height, scale: scale) { draw($0) }
+    return try renderPNG(width: width, height: height, scale: scale, compact: compactPNG) { draw($0) }
   }
 
   /// The figure as SVG bytes.

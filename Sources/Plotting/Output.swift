@@ -7,7 +7,7 @@ import Support
 
 /// Renders `draw` onto a white image surface of `width` x `height` logical pixels at `scale` and encodes it
 /// as PNG (8-bit RGB) through libpng.
-func renderPNG(width: Int, height: Int, scale: Double, _ draw: (Canvas) throws -> Void) throws -> Data {
+func renderPNG(width: Int, height: Int, scale: Double, compact: Bool = false, _ draw: (Canvas) throws -> Void) throws -> Data {
   let pw = Int((Double(width) * scale).rounded())
   let ph = Int((Double(height) * scale).rounded())
   // Cairo's image surfaces hold 1 to 32,767 pixels a side; outside that it returns a surface without data.
@@ -25,15 +25,18 @@ func renderPNG(width: Int, height: Int, scale: Double, _ draw: (Canvas) throws -
   canvas.fill(Rect(x: 0, y: 0, width: Double(width), height: Double(height)), .white)
   try draw(canvas)
   cairo_surface_flush(surface)
-  return try encodePNG(surface)
+  return try encodePNG(surface, settings: compact ? compactPNGSettings : pngSettings)
 }
 
 /// PNG encoder settings: zlib level, strategy and row filters (see nl_png.h). Plots are mostly flat colour,
 /// so run-length zlib on "up"-filtered rows is several times faster than the defaults at a similar size.
 let pngSettings: (level: Int32, strategy: Int32, filters: Int32) = (1, 3, 0x20)
+/// For figures kept by the thousand (the playground's frames): zlib's best level, default strategy, and libpng
+/// choosing each row's filter; about half the bytes at several times the encoding time.
+let compactPNGSettings: (level: Int32, strategy: Int32, filters: Int32) = (9, 0, 0xF8)
 
 /// Encodes an opaque ARGB32 image surface as an RGB PNG with libpng.
-func encodePNG(_ surface: OpaquePointer) throws -> Data {
+func encodePNG(_ surface: OpaquePointer, settings: (level: Int32, strategy: Int32, filters: Int32) = pngSettings) throws -> Data {
   let w = cairo_image_surface_get_width(surface)
   let h = cairo_image_surface_get_height(surface)
   let stride = cairo_image_surface_get_stride(surface)
@@ -41,7 +44,7 @@ func encodePNG(_ surface: OpaquePointer) throws -> Data {
   var out: UnsafeMutablePointer<UInt8>?
   var length = 0
   var message = [CChar](repeating: 0, count: 256)
-  let status = nl_png_encode_argb32(src, w, h, stride, pngSettings.level, pngSettings.strategy, pngSettings.filters, &out, &length, &message, message.count)
+  let status = nl_png_encode_argb32(src, w, h, stride, settings.level, settings.strategy, settings.filters, &out, &length, &message, message.count)
   guard status == 0, let out else {
     let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     throw PlotError.backend("libpng could not write the PNG: \(text)")

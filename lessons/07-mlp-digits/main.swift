@@ -234,7 +234,7 @@ struct DigitsLesson: ParsableCommand {
       try digitTile(digits.image(testIdx[k]), caption: String(format: "%d → %d (%.0f%%)", truth[k], predicted[k], 100 * Double(probabilities.data[k * 10 + predicted[k]])))
     }
     if wrongTiles.isEmpty { wrongTiles = [try digitTile(digits.image(testIdx[0]), caption: "none wrong")] }
-    try lesson.save(Figure.imageGrid(wrongTiles, columns: min(10, wrongTiles.count), tileSize: 72, title: "Wrong test digits: true → predicted (confidence)", captionSize: 10), as: "misclassified")
+    try lesson.save(Figure.imageGrid(wrongTiles, columns: max(6, min(10, wrongTiles.count)), tileSize: 72, title: "Wrong test digits: true → predicted (confidence)", captionSize: 10), as: "misclassified")
     // end figure
 
     // MARK: The common mistake, measured: the same network fed raw test pixels, and statistics from all data

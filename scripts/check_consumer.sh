@@ -2,7 +2,8 @@
 # The package as a student would use it: a tiny package outside this repository depends on NeuralLessons through
 # a git URL and a version tag (`from: "<version>"`), builds without any of our build flags, draws a figure with
 # Plotting and trains a two-layer network with Networks. SwiftPM refuses a versioned dependency with unsafe flags,
-# so this fails if Package.swift gives any target unsafe flags by default. Offline: swift-argument-parser and
+# so this fails if Package.swift gives any target unsafe flags by default. The training runs again with the x86
+# kernels disabled (NEURAL_LESSONS_KERNEL=portable) and must give the same loss to the last digit. Offline: swift-argument-parser and
 # SwiftCSV resolve from the machine's package mirror like every github.com address.
 # Usage: scripts/check_consumer.sh [--keep]   (--keep leaves the temporary folder and prints its path)
 set -euo pipefail
@@ -84,4 +85,10 @@ grep -q '^accuracy 1.0 ' <<<"$report" || { echo "check_consumer: the network did
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -q '^kernel portable' <<<"$report"; then
   echo "check_consumer: the consumer got the portable kernels on a processor with AVX2" >&2; exit 1
 fi
+# And with the x86 kernels disabled, as on a processor without them: the same training, to the bit.
+portable="$(env -u NEURAL_LESSONS_NATIVE NEURAL_LESSONS_KERNEL=portable .build/debug/Consumer "$work/out")"
+echo "$portable" | sed 's/^/  consumer, NEURAL_LESSONS_KERNEL=portable: /'
+grep -q '^kernel portable' <<<"$portable" || { echo "check_consumer: NEURAL_LESSONS_KERNEL=portable did not take the portable kernels" >&2; exit 1; }
+[ "$(grep '^accuracy' <<<"$portable")" = "$(grep '^accuracy' <<<"$report")" ] || {
+  echo "check_consumer: the portable kernels trained to other numbers than the x86 ones" >&2; exit 1; }
 echo "check_consumer: a package depending on NeuralLessons from: \"$version\" (git tag v$version) builds, plots and trains"

@@ -7,6 +7,7 @@
 //   Pooling.swift            2x2 max pooling of a plane (C on AVX-512, Swift elsewhere)
 //   Elementwise.swift        ReLU and its gradient, sums in a fixed order
 //   Parallel.swift           parallelFor / elementwiseChunks over `KernelSettings.threads`
+//   PeakProbe.swift          the FMA loop bench compares the kernels with
 // Everything except `GEMM.multiply`, `GEMM.naive`, `GEMM.kernelName`, `Window2D`, `KernelSettings` and
 // `PeakProbe` is `package`: visible to the package's modules and tests, not to a consumer.
 import CCPU

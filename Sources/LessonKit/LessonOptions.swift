@@ -22,6 +22,38 @@ public struct LessonOptions: ParsableArguments {
   /// An empty `--out` or the root folder is refused here, before the lesson starts.
   public func validate() throws {
     _ = try LessonOptions.checkedOutputFolder(out, default: "output/" + (CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent } ?? "lesson"))
+    try LessonOptions.checkCommonLimits(CommandLine.arguments)
+  }
+
+  /// Upper limits for the size flags the lessons share, whatever lesson declares them: a typo such as
+  /// `--epochs 1000000000` or `--batch-size 9223372036854775807` is refused with one line naming the limit,
+  /// instead of overflowing, allocating without bound or running for days. Lessons check their lower
+  /// bounds (and may set tighter limits with `checkSize`).
+  public static let sizeLimits: [(flag: String, limit: Int)] = [
+    ("--epochs", 100_000), ("--steps", 1_000_000), ("--batch-size", 65_536), ("--hidden", 4096),
+    ("--train-subset", 10_000_000), ("--test-subset", 10_000_000), ("--per-class", 100_000),
+  ]
+
+  /// Number flags read as Float32 by some lesson: a value beyond Float's range would arrive as infinity.
+  public static let floatFlags = ["--lr", "--delta", "--dropout", "--weight-decay"]
+
+  /// Applies `sizeLimits` and `floatFlags` to the command line as typed (`--flag value` or `--flag=value`);
+  /// values that are not numbers are left to the argument parser's own message.
+  static func checkCommonLimits(_ arguments: [String]) throws {
+    for (i, a) in arguments.enumerated() {
+      let (flag, value): (String, String?) = a.contains("=") ? (String(a.prefix { $0 != "=" }), String(a.drop { $0 != "=" }.dropFirst())) : (a, i + 1 < arguments.count ? arguments[i + 1] : nil)
+      guard let value else { continue }
+      if let limit = sizeLimits.first(where: { $0.flag == flag })?.limit {
+        // An integer too large for Int (or a huge one) is over the limit too.
+        let digits = value.hasPrefix("+") ? String(value.dropFirst()) : value
+        if !digits.isEmpty && digits.allSatisfy(\.isNumber) && (Int(digits) ?? Int.max) > limit {
+          throw ValidationError("\(flag) \(value) is too large: at most \(limit)")
+        }
+      }
+      if floatFlags.contains(flag), let v = Double(value), v.isFinite, Swift.abs(v) > Double(Float.greatestFiniteMagnitude) {
+        throw ValidationError("\(flag) \(value) is too large for a Float32 (at most about 3.4e38): give a value such as 0.01")
+      }
+    }
   }
 
   /// `path` as an output folder, or `fallback` when nil; refuses an empty path (which would write into the

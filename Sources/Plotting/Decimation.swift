@@ -6,7 +6,7 @@ enum Decimation {
   /// Below this many points a line is drawn as given (every figure of normal size is untouched, to the byte).
   nonisolated(unsafe) static var lineThreshold = 4096
   /// The most markers a scatter draws; above it an evenly spaced sample of this many (with a warning).
-  static let maxScatterPoints = 20_000
+  static let maxScatterPoints = 5_000
 
   /// A polyline (in device coordinates) that looks the same as `points`: when x only grows (or only falls),
   /// each quarter-pixel column keeps its first, lowest, highest and last points in their order, which
@@ -34,15 +34,45 @@ enum Decimation {
     return out
   }
 
-  /// Drops points within a tenth of a pixel of the last kept one (the end point always stays).
+  /// The most points a wandering (non-monotone) line keeps.
+  static let maxPathPoints = 40_000
+
+  /// Drops points within a tenth of a pixel of the last kept one (the end point always stays). A path that
+  /// still has more than `maxPathPoints` (a long, dense scribble such as stochastic gradient descent's)
+  /// takes a coarser tolerance, up to 2 pixels, and then every k-th point: at that density the ink covers
+  /// the same area either way.
   static func nearby(_ points: [Point]) -> [Point] {
+    var tolerance = 0.1
+    var out = thin(points, tolerance)
+    while out.count > maxPathPoints && tolerance < 2 {
+      tolerance *= 2
+      out = thin(out, tolerance)
+    }
+    if out.count > maxPathPoints {
+      let step = (out.count + maxPathPoints - 1) / maxPathPoints
+      let last = out[out.count - 1]
+      out = Swift.stride(from: 0, to: out.count, by: step).map { out[$0] }
+      if out[out.count - 1] != last { out.append(last) }
+    }
+    return out
+  }
+
+  static func thin(_ points: [Point], _ tolerance: Double) -> [Point] {
     var out: [Point] = [points[0]]
     for p in points.dropFirst() {
       let q = out[out.count - 1]
-      if Swift.abs(p.x - q.x) >= 0.1 || Swift.abs(p.y - q.y) >= 0.1 { out.append(p) }
+      if Swift.abs(p.x - q.x) >= tolerance || Swift.abs(p.y - q.y) >= tolerance { out.append(p) }
     }
     if out.last! != points.last! { out.append(points.last!) }
     return out
+  }
+
+  /// A long polyline as pieces of at most `size` points that share their end points: Cairo's stroker finds
+  /// every self-intersection of one path, which for a wandering path of tens of thousands of points takes
+  /// minutes; pieces are stroked in a blink and look the same for an opaque line.
+  static func pieces(_ points: [Point], size: Int = 1000) -> [[Point]] {
+    guard points.count > lineThreshold else { return [points] }
+    return Swift.stride(from: 0, to: points.count - 1, by: size - 1).map { Array(points[$0..<Swift.min(points.count, $0 + size)]) }
   }
 
   /// At most `limit` of `indices`, evenly spaced (deterministic, in order).

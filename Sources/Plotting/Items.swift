@@ -95,7 +95,7 @@ final class LineItem: PlotItem {
         // A lone point would vanish as a line: show it as a dot.
         f.canvas.circle(pts[0], radius: max(width * 1.5, 3), fill: color)
       }
-      f.canvas.polyline(pts, color, width: width, dash: dash)
+      for piece in Decimation.pieces(pts) { f.canvas.polyline(piece, color, width: width, dash: dash) }
       if marker != .none { for p in pts { f.canvas.marker(marker, at: p, size: markerSize, fill: color, stroke: .white) } }
     }
   }

@@ -6,11 +6,11 @@ import Kernels
 extension Tensor {
   /// 1 / (1 + e^-x), computed without overflow for large |x|.
   public func sigmoid() -> Tensor {
-    Tensor.unaryOp(self, name: "sigmoid", forward: stableSigmoid, derivative: { _, y in y * (1 - y) })
+    Tensor.vectorMathOp(self, name: "sigmoid", .sigmoid, derivative: .formula({ _, y in y * (1 - y) }))
   }
   /// tanh(x).
   public func tanh() -> Tensor {
-    Tensor.unaryOp(self, name: "tanh", forward: Foundation.tanh, derivative: { _, y in 1 - y * y })
+    Tensor.vectorMathOp(self, name: "tanh", .tanh, derivative: .formula({ _, y in 1 - y * y }))
   }
   /// max(0, x) (derivative 0 at 0; NaN stays NaN, so a diverging run shows in the loss). The workhorse of every network here, so it has its own vector loops,
   /// split over the cores for large tensors, rather than the generic per-value closure of `unaryOp`.
@@ -51,18 +51,11 @@ extension Tensor {
   }
   /// x Φ(x) with the exact normal CDF Φ(x) = (1 + erf(x / √2)) / 2; derivative Φ(x) + x φ(x).
   public func gelu() -> Tensor {
-    Tensor.unaryOp(self, name: "gelu", forward: { x in 0.5 * x * (1 + Foundation.erf(x / Float(2).squareRoot())) }, derivative: { x, _ in
-      let cdf = 0.5 * (1 + Foundation.erf(x / Float(2).squareRoot()))
-      let pdf = Foundation.exp(-0.5 * x * x) / Float(2 * Double.pi).squareRoot()
-      return cdf + x * pdf
-    })
+    Tensor.vectorMathOp(self, name: "gelu", .gelu, derivative: .kernel)
   }
   /// x σ(x) (also called swish); derivative σ(x) (1 + x (1 - σ(x))).
   public func silu() -> Tensor {
-    Tensor.unaryOp(self, name: "silu", forward: { $0 * stableSigmoid($0) }, derivative: { x, _ in
-      let s = stableSigmoid(x)
-      return s * (1 + x * (1 - s))
-    })
+    Tensor.vectorMathOp(self, name: "silu", .silu, derivative: .kernel)
   }
 }
 

@@ -149,9 +149,9 @@ extension Tensor {
   // MARK: - Elementwise functions
 
   /// e^x.
-  public func exp() -> Tensor { Tensor.unaryOp(self, name: "exp", forward: Foundation.exp, derivative: { _, y in y }) }
+  public func exp() -> Tensor { Tensor.vectorMathOp(self, name: "exp", .exp, derivative: .formula({ _, y in y })) }
   /// Natural logarithm (NaN for x < 0, -inf at 0, as IEEE).
-  public func log() -> Tensor { Tensor.unaryOp(self, name: "log", forward: Foundation.log, derivative: { x, _ in 1 / x }) }
+  public func log() -> Tensor { Tensor.vectorMathOp(self, name: "log", .log, derivative: .formula({ x, _ in 1 / x })) }
   /// Square root.
   public func sqrt() -> Tensor { Tensor.unaryOp(self, name: "sqrt", forward: { $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
   /// x^p for a constant exponent.

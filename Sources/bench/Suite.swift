@@ -39,6 +39,7 @@ struct Suite {
     try gemmCNNShapes()
     try convolution()
     try elementwise()
+    try vectorMath()
     try trainingStep()
     try rendering()
   }

@@ -248,6 +248,8 @@ struct LessonPage {
     body = body
       // "Common mistake" blockquotes are drawn as boxes; tables scroll sideways on a phone.
       .replacingOccurrences(of: "<blockquote>\n<p><strong>Common mistake", with: "<blockquote class=\"mistake\">\n<p><strong>Common mistake")
+      // Display maths in a box that scrolls sideways: a MathML element does not clip what overflows it.
+      .replacingOccurrences(of: #"(?s)(<math display="block".*?</math>)"#, with: "<span class=\"math-block\">$1</span>", options: .regularExpression)
       .replacingOccurrences(of: "<table>", with: "<div class=\"table-wrap\"><table>")
       .replacingOccurrences(of: "</table>", with: "</table></div>")
     // The table of contents and how the figures were made go right under the title.

@@ -96,14 +96,14 @@ enum Template {
     .skip { position: absolute; left: -999px; }
     .skip:focus { left: 1rem; top: 1rem; background: var(--paper); padding: 0.3rem; }
     h1, h2, h3, nav, footer, figcaption, .lessons, .provenance, summary { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; }
-    h1 { font-size: 2rem; line-height: 1.2; margin: 1.2rem 0 0.6rem; }
+    h1 { font-size: 2rem; line-height: 1.2; margin: 1.2rem 0 0.6rem; overflow-wrap: anywhere; }
     h2 { font-size: 1.35rem; margin: 2.2rem 0 0.6rem; border-bottom: 1px solid var(--rule); padding-bottom: 0.2rem; }
     a { color: var(--accent); }
     code { font-family: "DejaVu Sans Mono", monospace; font-size: 0.88em; background: var(--code); padding: 0.05em 0.25em; border-radius: 3px; }
     pre { background: var(--code); padding: 0.7rem 0.9rem; border-radius: 4px; overflow-x: auto; line-height: 1.4; }
     pre code { padding: 0; background: none; font-size: 0.82rem; }
     math[display="block"] { margin: 1rem 0; }
-    span.math.display { display: block; overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+    .math-block { display: block; overflow-x: auto; overflow-y: hidden; max-width: 100%; }
     .table-wrap { overflow-x: auto; margin: 1rem 0; }
     table { border-collapse: collapse; font-size: 0.95rem; }
     th, td { border-bottom: 1px solid var(--rule); padding: 0.3rem 0.7rem; text-align: left; }

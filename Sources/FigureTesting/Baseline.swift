@@ -7,7 +7,8 @@ import Support
 ///
 /// PNGs are compared by the RMS difference over the 0-255 RGB values of all pixels (tolerance 0 by
 /// default, as matplotlib's `compare_images`); SVGs as text. On a mismatch the actual and expected files and
-/// a x10 difference image go to `output/test-failures/`, and the thrown error gives the RMS. Set
+/// a x10 difference image go to `output/test-failures/` (or the folder `FIGURE_FAILURES_DIR` names), and the
+/// thrown error gives the RMS. Set
 /// `RECORD_BASELINES=1` to write the baselines instead (`RECORD_BASELINES=1 make test`); a missing baseline
 /// fails otherwise.
 public enum FigureBaseline {
@@ -137,8 +138,10 @@ public enum FigureBaseline {
 
   // MARK: - Failure files
 
-  /// `output/test-failures/` of the package the tests belong to.
+  /// Where mismatches are written: `FIGURE_FAILURES_DIR` if set, else `output/test-failures/` of the package the
+  /// tests belong to.
   public static var failureFolder: String {
+    if let chosen = ProcessInfo.processInfo.environment["FIGURE_FAILURES_DIR"], !chosen.isEmpty { return chosen }
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
       dir.deleteLastPathComponent()

@@ -29,6 +29,18 @@ final class ComparisonTests: XCTestCase {
     XCTAssertNoThrow(try FigureBaseline.check(changed, format: .png, baseline: path, name: "comparison-tolerant", tolerance: 50, record: false))
   }
 
+  func testFailuresGoWhereFigureFailuresDirSays() throws {
+    let folder = NSTemporaryDirectory() + "/neural-lessons-failures-\(getpid())"
+    setenv("FIGURE_FAILURES_DIR", folder, 1)
+    defer { unsetenv("FIGURE_FAILURES_DIR"); try? FileManager.default.removeItem(atPath: folder) }
+    XCTAssertEqual(FigureBaseline.failureFolder, folder)
+    let path = NSTemporaryDirectory() + "/neural-lessons-\(getpid())-baseline-dir.png"
+    try smallFigure().pngData().write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    XCTAssertThrowsError(try FigureBaseline.check(try smallFigure(extraLineAt: 1.5).pngData(), format: .png, baseline: path, name: "moved", record: false))
+    XCTAssert(FileManager.default.fileExists(atPath: folder + "/moved-diff.png"))
+  }
+
   func testOnePixelChangeMovesTheRMS() throws {
     var img = try FigureBaseline.decodePNG(smallFigure().pngData())
     let original = img

@@ -92,7 +92,7 @@ output/playground/manifest.json: $(wildcard Sources/PlaygroundKit/*.swift Source
 ## site: the course in output/site/: a page per lesson (figures, the code that draws them, maths as MathML), the playground and an index
 site: output/site/index.html
 output/site/index.html: $(foreach l,$(LESSONS),output/$(l)/summary.json) output/playground/manifest.json $(wildcard lessons/*/README.md lessons/*/main.swift) $(wildcard Sources/site/*.swift) | build
-	$(RELEASE)/site --lessons lessons --output output --site output/site
+	$(RELEASE)/site --lessons lessons --runs output --site output/site
 
 ## setup-site: what check-site needs: Chromium (apt) and Playwright (pip)
 setup-site:

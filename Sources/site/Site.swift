@@ -11,9 +11,9 @@ struct Site: ParsableCommand {
     commandName: "site",
     abstract: "Render each lesson's README.md into output/site/<lesson>.html with its figures, and an index of the lessons.",
     discussion: """
-      Every page is built from a full run's output (output/<lesson>/): its figures, the numbers its text quotes
-      (markers like 71.5<!--=test_accuracy:p1--> are filled from summary.json), and the lines of main.swift that
-      draw each figure (regions marked '// figure: name' ... '// end figure'). Output of a --quick run is refused.
+      Every page is built from a full run's output (output/<lesson>/): its figures, the numbers its text quotes \
+      (markers like 71.5<!--=test_accuracy:p1--> are filled from summary.json), and the lines of main.swift that \
+      draw each figure (regions marked '// figure: name' ... '// end figure'). Output of a --quick run is refused. \
       Nothing is written unless every page builds, so a failed build leaves the previous site as it was.
       """,
     version: NeuralLessons.version)
@@ -21,13 +21,14 @@ struct Site: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Folder of the lessons' sources.", valueName: "dir"))
   var lessons = "lessons"
 
-  @Option(name: .long, help: ArgumentHelp("Folder where the lessons wrote their figures and summary.json.", valueName: "dir"))
+  /// An input: what the lessons' runs wrote (`--output`, its old name, still works).
+  @Option(name: [.customLong("runs"), .customLong("output")], help: ArgumentHelp("Folder where the lessons' runs wrote their figures and summary.json, one folder a lesson (an input; --output is its old name).", valueName: "dir"))
   var output = "output"
 
   @Option(name: .long, help: ArgumentHelp("Folder for the site.", valueName: "dir"))
   var site = "output/site"
 
-  @Option(name: .long, help: ArgumentHelp("Folder of the playground's frames and manifest.json (default: <output>/playground, as make playground writes it); without it the site has no playground page.", valueName: "dir"))
+  @Option(name: .long, help: ArgumentHelp("Folder of the playground's frames and manifest.json (default: <runs>/playground, as make playground writes it); without it the site has no playground page.", valueName: "dir"))
   var playground: String?
 
   @Option(name: .long, help: ArgumentHelp("pandoc executable (converts Markdown with LaTeX maths to HTML with MathML).", valueName: "path"))

@@ -32,7 +32,7 @@ final class SiteTests: XCTestCase {
   func runSite() throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = Bundle.main.bundleURL.appendingPathComponent("site")
-    p.arguments = ["--lessons", "\(root!)/lessons", "--output", "\(root!)/output", "--site", "\(root!)/output/site"]
+    p.arguments = ["--lessons", "\(root!)/lessons", "--runs", "\(root!)/output", "--site", "\(root!)/output/site"]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = out

@@ -14,7 +14,7 @@ let cpuFlags: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-march=x86-64-v3
 func lesson(_ name: String) -> Target {
   .executableTarget(
     name: name,
-    dependencies: ["LessonKit", "Plotting", "Tensors", "Networks", "Datasets", "PackageInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+    dependencies: ["LessonKit", "Plotting", "Tensors", "Networks", "Datasets", "PackageInfo", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
     path: "lessons/\(name)",
     exclude: ["README.md"],
     swiftSettings: cpuFlags)

@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -11,7 +12,8 @@ import Tensors
 struct NeuronLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "01-neuron",
-    abstract: "Lesson 1: one neuron, y = σ(w·x + b), trained as logistic regression; and why it cannot learn XOR.")
+    abstract: "Lesson 1: one neuron, y = σ(w·x + b), trained as logistic regression; and why it cannot learn XOR.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

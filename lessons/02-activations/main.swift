@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -11,7 +12,8 @@ import Tensors
 struct ActivationsLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "02-activations",
-    abstract: "Lesson 2: activation functions and their derivatives, the vanishing gradient, and the same MLP trained with each.")
+    abstract: "Lesson 2: activation functions and their derivatives, the vanishing gradient, and the same MLP trained with each.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

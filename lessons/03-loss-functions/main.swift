@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -11,7 +12,8 @@ import Tensors
 struct LossFunctionsLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "03-loss-functions",
-    abstract: "Lesson 3: MSE, MAE and Huber against outliers; cross-entropy against MSE on a sigmoid; softmax cross-entropy; a loss landscape.")
+    abstract: "Lesson 3: MSE, MAE and Huber against outliers; cross-entropy against MSE on a sigmoid; softmax cross-entropy; a loss landscape.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

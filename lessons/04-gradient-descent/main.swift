@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -11,7 +12,8 @@ import Tensors
 struct GradientDescentLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "04-gradient-descent",
-    abstract: "Lesson 4: fit y = w x + b by gradient descent; learning rates, batch sizes and optimizers.")
+    abstract: "Lesson 4: fit y = w x + b by gradient descent; learning rates, batch sizes and optimizers.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

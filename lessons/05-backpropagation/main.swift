@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -11,7 +12,8 @@ import Tensors
 struct BackpropagationLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "05-backpropagation",
-    abstract: "Lesson 5: the chain rule on a computation graph, gradients of an MLP by hand against autograd and numerics, and an MLP learning two spirals.")
+    abstract: "Lesson 5: the chain rule on a computation graph, gradients of an MLP by hand against autograd and numerics, and an MLP learning two spirals.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

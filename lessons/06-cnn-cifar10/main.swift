@@ -4,7 +4,9 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
+import Support
 import Tensors
 
 @main
@@ -12,7 +14,8 @@ struct CNNLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "06-cnn-cifar10",
     abstract: "Lesson 6: the classic small CNN trained on CIFAR-10 (official binary files), with its filters, feature maps and mistakes.",
-    discussion: "The data: --data DIR, else $CIFAR10_DIR, else data/cifar-10-batches-bin (make data extracts it there). The lesson never downloads anything. A tenth of the training images (chosen by --seed) is held out for validation; the test set is scored once, at the end.")
+    discussion: "The data: --data DIR, else $CIFAR10_DIR, else data/cifar-10-batches-bin (make data extracts it there). The lesson never downloads anything. A tenth of the training images (chosen by --seed) is held out for validation; the test set is scored once, at the end.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 
@@ -229,8 +232,6 @@ struct CNNLesson: ParsableCommand {
       lesson.say("conv\(k + 1): \(layer.zeroForImage.count) of \(layer.channels) channels are zero everywhere on the image shown, \(layer.dead.count) on every validation image")
     }
 
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
     let byClass = { (values: [Double]) in SummaryValue.object(Dictionary(uniqueKeysWithValues: zip(CIFAR10.classNames, values.map { SummaryValue.number($0) }))) }
     var confusionByClass: [String: SummaryValue] = [:], zeroChannels: [String: SummaryValue] = [:], deadChannels: [String: SummaryValue] = [:]
     for (t, name) in CIFAR10.classNames.enumerated() { confusionByClass[name] = byClass(confusion[t]) }
@@ -252,7 +253,7 @@ struct CNNLesson: ParsableCommand {
       "history": .object(historyLists),
       "epoch_seconds": .numbers(history.epochSeconds),
       "validation_seconds": .numbers(history.validationSeconds),
-      "peak_rss_bytes": .number(Double(usage.ru_maxrss) * 1024),
+      "peak_rss_bytes": .number(peakResidentBytes() ?? 0),
       "per_class_accuracy": byClass(perClass),
       "classes_by_accuracy": .list(ranked.map { .text(CIFAR10.classNames[$0]) }),
       "vehicle_accuracy": .number(vehicleAccuracy),

@@ -5,6 +5,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -13,7 +14,8 @@ struct DigitsLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "07-mlp-digits",
     abstract: "Lesson 7: an MLP (64 inputs, two hidden ReLU layers, softmax over 10 classes) on 1,797 handwritten digits.",
-    discussion: "The data: --data FILE, else $DIGITS_CSV, else data/digits.csv (make data writes it). The lesson never downloads anything.")
+    discussion: "The data: --data FILE, else $DIGITS_CSV, else data/digits.csv (make data writes it). The lesson never downloads anything.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

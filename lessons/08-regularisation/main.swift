@@ -5,6 +5,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -13,7 +14,8 @@ struct RegularisationLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "08-regularisation",
     abstract: "Lesson 8: overfitting on purpose (few digits, a big network) and what each remedy does to it.",
-    discussion: "The data: --data FILE, else $DIGITS_CSV, else data/digits.csv (make data writes it). The lesson never downloads anything.")
+    discussion: "The data: --data FILE, else $DIGITS_CSV, else data/digits.csv (make data writes it). The lesson never downloads anything.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

@@ -6,6 +6,7 @@ import Datasets
 import Foundation
 import LessonKit
 import Networks
+import PackageInfo
 import Plotting
 import Tensors
 
@@ -14,7 +15,8 @@ struct EvaluationLesson: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "09-evaluation",
     abstract: "Lesson 9: evaluating a classifier: confusion matrix, precision, recall, F1, ROC and precision-recall curves, the accuracy paradox, calibration, and per-class metrics on the digits.",
-    discussion: "The data: --data FILE (default data/breast_cancer.csv) and --digits FILE (default data/digits.csv); make data puts both there. The test set's scores go to scores.csv (score = the network's probability of malignant, label 1 = malignant) for checking every number with another tool.")
+    discussion: "The data: --data FILE (default data/breast_cancer.csv) and --digits FILE (default data/digits.csv); make data puts both there. The test set's scores go to scores.csv (score = the network's probability of malignant, label 1 = malignant) for checking every number with another tool.",
+    version: NeuralLessons.version)
 
   @OptionGroup var options: LessonOptions
 

@@ -65,7 +65,9 @@ struct GradientDescentLesson: ParsableCommand {
       let (ws, bs) = run.path[s]
       fa.line(ends, ends.map { ws * $0 + bs }, label: i == 0 ? "earlier lines (steps \(shown.map(String.init).joined(separator: ", ")))" : nil, color: Color(hex: 0x0072b2).withAlpha(0.15 + 0.15 * Double(i)), width: 1.5)
     }
-    fa.scatter(data.x, data.y, label: "data", color: Color(hex: 0x555555), size: 6)
+    // A large file is drawn as an evenly spaced sample of its points (the fit uses them all), and says so.
+    let drawn = data.x.count > 5_000 ? (0..<2_000).map { $0 * data.x.count / 2_000 } : Array(data.x.indices)
+    fa.scatter(drawn.map { data.x[$0] }, drawn.map { data.y[$0] }, label: drawn.count < data.x.count ? "data (a sample of \(drawn.count) of its \(data.x.count) points)" : "data", color: Color(hex: 0x555555), size: 6)
     fa.line(ends, ends.map { w * $0 + b }, label: "after \(steps) steps", color: Palette.color(1), width: 2.5)
     try lesson.save(fitFig, as: "fit")
     // end figure
@@ -314,6 +316,9 @@ struct GradientDescentLesson: ParsableCommand {
     var r = MinibatchRun()
     var (w, b) = (0.0, 0.0)
     r.epochLosses.append(loss(d, w, b))
+    // On a large file the path keeps every k-th step, about 20,000 points (every step on the lesson's data).
+    let every = max(1, (d.x.count + batchSize - 1) / batchSize * epochs / 20_000)
+    var taken = 0
     for _ in 0..<epochs {
       let order = rng.permutation(d.x.count)
       var start = 0
@@ -322,11 +327,13 @@ struct GradientDescentLesson: ParsableCommand {
         let (gw, gb) = gradient(d, w, b, batch)
         w -= lr * gw
         b -= lr * gb
-        r.path.append((w, b))
+        taken += 1
+        if taken % every == 0 { r.path.append((w, b)) }
         start += batchSize
       }
       r.epochLosses.append(loss(d, w, b))
     }
+    if every > 1 && taken % every != 0 { r.path.append((w, b)) }  // the path ends where descent ended
     return r
   }
   // end figure
@@ -367,7 +374,18 @@ struct GradientDescentLesson: ParsableCommand {
   }
 
   func lossGrid(_ d: XYData, w: ClosedRange<Double>, b: ClosedRange<Double>, count: Int) -> [Double] {
-    cellCenters(b, count: count).flatMap { bb in cellCenters(w, count: count).map { ww in loss(d, ww, bb) } }
+    // Many points: the loss is a quadratic in (w, b), L = w² var(x) − 2w cov(x, y) + var(y) + (w x̄ + b − ȳ)²,
+    // so each cell costs a few operations instead of a pass over the data.
+    if d.x.count > 10_000 {
+      let n = Double(d.x.count), mx = d.x.reduce(0, +) / n, my = d.y.reduce(0, +) / n
+      var (vxx, vxy, vyy) = (0.0, 0.0, 0.0)
+      for (x, y) in zip(d.x, d.y) { vxx += (x - mx) * (x - mx); vxy += (x - mx) * (y - my); vyy += (y - my) * (y - my) }
+      (vxx, vxy, vyy) = (vxx / n, vxy / n, vyy / n)
+      return cellCenters(b, count: count).flatMap { bb in
+        cellCenters(w, count: count).map { ww in max(0, ww * ww * vxx - 2 * ww * vxy + vyy) + (ww * mx + bb - my) * (ww * mx + bb - my) }
+      }
+    }
+    return cellCenters(b, count: count).flatMap { bb in cellCenters(w, count: count).map { ww in loss(d, ww, bb) } }
   }
 
   // MARK: - Optimizers on two test functions (with the engine's optimizers and autograd)

@@ -170,6 +170,67 @@ final class HostileInputSweepTests: XCTestCase {
     XCTAssert(FileManager.default.fileExists(atPath: out + "/fit.svg"))
   }
 
+  /// A CSV of 50,000 rows: the run ends with figures of normal size, and the fit figure says it draws a sample.
+  func testALargeCSVGivesFiguresOfNormalSize() throws {
+    var text = "x,y\n"
+    for i in 0..<50_000 { let x = Double(i % 997) / 100 - 5; text += "\(x),\(2 * x + 1 + Double((i * 7919) % 101) / 50 - 1)\n" }
+    let csv = root + "/large.csv", out = root + "/04-large"
+    write(csv, Array(text.utf8))
+    let start = Date()
+    let result = try Self.run("04-gradient-descent", ["--quick", "--format", "svg", "--csv", csv, "--out", out], timeout: 600)
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(start), 300)
+    for (name, data) in try snapshot(out) where name.hasSuffix(".svg") { XCTAssertLessThan(data.count, 3_000_000, "\(name) is \(data.count) bytes") }
+    let fit = String(decoding: try XCTUnwrap(FileManager.default.contents(atPath: out + "/fit.svg")), as: UTF8.self)
+    XCTAssertFalse(fit.isEmpty)
+    XCTAssert(result.stderr.isEmpty || !result.stderr.contains("Fatal"), result.stderr)
+  }
+
+  /// Rewrites a safetensors file's `__metadata__` (the tensors stay as they are).
+  func rewriteMetadata(_ path: String, _ change: (inout [String: String]) -> Void) throws {
+    let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path)))
+    let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    var header = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
+    var metadata = header["__metadata__"] as? [String: String] ?? [:]
+    change(&metadata)
+    header["__metadata__"] = metadata
+    var json = [UInt8](try JSONSerialization.data(withJSONObject: header))
+    while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
+    var out: [UInt8] = []
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out += $0 }
+    write(path, out + json + bytes[(8 + n)...])
+  }
+
+  /// Lesson 6's checkpoint: a fresh run does not replace another run's checkpoint unless asked, and a
+  /// checkpoint whose Adam step count or history is damaged is refused by --resume in one line.
+  func testLesson6KeepsAnotherRunsCheckpointAndRefusesDamagedState() throws {
+    let data = try cifarFixture(), out = root + "/06-checkpoint"
+    let base = ["--quick", "--data", data, "--epochs", "1", "--batch-size", "16", "--format", "svg", "--out", out]
+    let first = try Self.run("06-cnn-cifar10", base, timeout: 600)
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let checkpoint = out + "/checkpoint.safetensors"
+    let saved = try XCTUnwrap(FileManager.default.contents(atPath: checkpoint))
+    // Another seed is another run: refused, the checkpoint kept, and the message says how to go on.
+    let other = try Self.run("06-cnn-cifar10", base + ["--seed", "7"], timeout: 600)
+    XCTAssertNotEqual(other.status, 0)
+    XCTAssert(other.stderr.contains("another run") && other.stderr.contains("--overwrite-checkpoint") && other.stderr.contains("--resume"), other.stderr)
+    XCTAssertEqual(FileManager.default.contents(atPath: checkpoint), saved, "the other run's checkpoint was replaced")
+    // Damaged resume state.
+    for (change, expected) in [
+      ({ (m: inout [String: String]) in m["adam_t"] = String(Int.max) }, "Adam step count"),
+      ({ (m: inout [String: String]) in m["history"] = m["history"]!.replacingOccurrences(of: "\"epochSeconds\":[", with: "\"epochSeconds\":[1,") }, "unequal lengths"),
+    ] as [((inout [String: String]) -> Void, String)] {
+      FileManager.default.createFile(atPath: checkpoint, contents: saved)
+      try rewriteMetadata(checkpoint, change)
+      let damaged = try XCTUnwrap(FileManager.default.contents(atPath: checkpoint))
+      let resumed = try Self.run("06-cnn-cifar10", base + ["--epochs", "2", "--resume"], timeout: 600)
+      XCTAssertNotEqual(resumed.status, 0, expected)
+      XCTAssert(resumed.stderr.contains("damaged checkpoint") && resumed.stderr.contains(expected), resumed.stderr)
+      XCTAssertEqual(resumed.stderr.split(separator: "\n").count, 1, resumed.stderr)
+      XCTAssertEqual(FileManager.default.contents(atPath: checkpoint), damaged)
+    }
+  }
+
   /// The seed in summary.json is the seed given, to the last digit (a Double would round it above 2^53).
   func testALargeSeedIsStoredExactly() throws {
     let out = root + "/04"

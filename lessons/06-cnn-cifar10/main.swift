@@ -43,6 +43,9 @@ struct CNNLesson: ParsableCommand {
   @Flag(name: .long, help: "Continue from the checkpoint in the output folder.")
   var resume = false
 
+  @Flag(name: .long, help: "Replace a checkpoint in the output folder that holds another run or more epochs (without it, the run stops and keeps that checkpoint).")
+  var overwriteCheckpoint = false
+
   func validate() throws {
     if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
@@ -113,13 +116,17 @@ struct CNNLesson: ParsableCommand {
     let optimizer = try Adam(model.parameters, learningRate: lr)
     let checkpoint = lesson.folder + "/checkpoint.safetensors"
     var resumeFrom: History?
+    // What makes a run: a fresh run never silently replaces the checkpoint of another (or a longer) one.
+    let run = "\(split.description), batch size \(batchSize), lr \(lr), \(augment ? "augmented" : "not augmented")"
     if resume {
       resumeFrom = try loadCheckpoint(checkpoint, model: model, optimizer: optimizer, split: split)
       lesson.say("Resuming after epoch \(resumeFrom!.epochs) from \(checkpoint)")
+    } else if !overwriteCheckpoint {
+      try Checkpoint.checkReplaceable(checkpoint, run: run, epochs: epochs, how: "pass --overwrite-checkpoint")
     }
     var trainer = Trainer(loss: .softmaxCrossEntropy, optimizer: optimizer, epochs: epochs, batchSize: batchSize, seed: lesson.seed(2))
     trainer.onEpochEnd = { report in
-      try saveCheckpoint(checkpoint, model: report.model, optimizer: optimizer, history: report.history, split: split)
+      try saveCheckpoint(checkpoint, model: report.model, optimizer: optimizer, history: report.history, split: split, run: run)
     }
     // figure: training-curves
     let trainData = CIFARData(images: train, indices: split.train, augment: augment, seed: lesson.seed(3))
@@ -529,14 +536,14 @@ func grouped(_ n: Int) -> String {
 
 // MARK: - Checkpoints: the model, Adam's moments, the history so far and the validation split
 
-func saveCheckpoint(_ path: String, model: Sequential, optimizer: Adam, history: History, split: ValidationSplit) throws {
+func saveCheckpoint(_ path: String, model: Sequential, optimizer: Adam, history: History, split: ValidationSplit, run: String) throws {
   var tensors = model.namedParameters.map { ("model.\($0.0)", $0.1) }
   for (k, p) in model.parameters.enumerated() {
     tensors.append(("adam.m.\(k)", try Tensor(optimizer.m[k], shape: p.shape)))
     tensors.append(("adam.v.\(k)", try Tensor(optimizer.v[k], shape: p.shape)))
   }
   let historyJSON = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
-  try Checkpoint.save(tensors, to: path, metadata: ["epoch": String(history.epochs), "adam_t": String(optimizer.t), "history": historyJSON, "split": split.description])
+  try Checkpoint.save(tensors, to: path, metadata: ["epoch": String(history.epochs), "adam_t": String(optimizer.t), "history": historyJSON, "split": split.description, "run": run])
 }
 
 func loadCheckpoint(_ path: String, model: Sequential, optimizer: Adam, split: ValidationSplit) throws -> History {
@@ -547,7 +554,9 @@ func loadCheckpoint(_ path: String, model: Sequential, optimizer: Adam, split: V
   guard metadata["split"] == split.description else {
     throw LessonError("--resume: \(path) was trained with \(metadata["split"] ?? "the test set as its validation set"), this run holds out \(split.description); use the same --seed and --train-subset, or delete it to start afresh")
   }
-  let saved = Dictionary(uniqueKeysWithValues: try Checkpoint.load(path))
+  let tensors = try Checkpoint.load(path)
+  try Checkpoint.requireFinite(tensors, path: path)
+  let saved = Dictionary(tensors, uniquingKeysWith: { a, _ in a })
   for (name, p) in model.namedParameters {
     guard let t = saved["model.\(name)"], t.shape == p.shape else {
       throw LessonError("--resume: \(path) does not match this network ('\(name)'); delete it to start afresh")
@@ -561,9 +570,15 @@ func loadCheckpoint(_ path: String, model: Sequential, optimizer: Adam, split: V
     optimizer.m[k] = m.data
     optimizer.v[k] = v.data
   }
-  guard let t = metadata["adam_t"].flatMap(Int.init), let json = metadata["history"],
-    let history = try? JSONDecoder().decode(History.self, from: Data(json.utf8))
-  else { throw LessonError("--resume: \(path) lacks its training history; delete it to start afresh") }
-  optimizer.t = t
+  guard let t = metadata["adam_t"].flatMap(Int.init), let json = metadata["history"] else {
+    throw LessonError("--resume: \(path) lacks its training history; delete it to start afresh")
+  }
+  let history: History
+  do { history = try History.decode(json: json) } catch {
+    throw LessonError("damaged checkpoint \(path): \(error); delete it to start afresh")
+  }
+  do { try optimizer.restore(step: t) } catch {
+    throw LessonError("damaged checkpoint \(path): its Adam step count \(t) is outside 0...\(Adam.maxStep); delete it to start afresh")
+  }
   return history
 }

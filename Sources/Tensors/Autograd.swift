@@ -9,9 +9,9 @@ public enum GradMode {
 }
 
 extension Tensor {
-  /// When set, `backward` reports each operation's backward step: its name, output shape and seconds (the
-  /// benchmark's breakdown of a training step). Set it from one thread, outside any training.
-  nonisolated(unsafe) public static var backwardProfile: ((String, [Int], Double) -> Void)?
+  /// What `backward(profile:)` reports for each operation's backward step: its name, output shape and seconds
+  /// (the benchmark's breakdown of a training step).
+  public typealias BackwardProfile = (_ op: String, _ shape: [Int], _ seconds: Double) -> Void
 
   /// Runs `body` with gradient recording off (evaluation, metrics, plotting a decision boundary).
   public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
@@ -21,16 +21,16 @@ extension Tensor {
   /// Backpropagation from this scalar: seeds its gradient with 1 and runs every recorded backward closure
   /// in reverse topological order, so each tensor's gradient is complete before it is passed on. Gradients
   /// accumulate (call `zeroGrad` on parameters between steps).
-  public func backward() throws {
+  public func backward(profile: BackwardProfile? = nil) throws {
     guard data.count == 1 else {
       throw TensorError("backward: needs a scalar (one value) to start from, got shape \(shape); reduce it with sum() or mean() first")
     }
-    try backward(gradient: [1])
+    try backward(gradient: [1], profile: profile)
   }
 
   /// Backpropagation from a tensor of any shape, given the gradient of some scalar with respect to it (as
   /// PyTorch's `y.backward(g)`): the same as `(y * g).sum().backward()` without computing that product.
-  public func backward(gradient: [Float]) throws {
+  public func backward(gradient: [Float], profile: BackwardProfile? = nil) throws {
     guard gradient.count == data.count else {
       throw TensorError("backward: the gradient has \(gradient.count) values, the tensor of shape \(shape) has \(data.count)")
     }
@@ -53,7 +53,6 @@ extension Tensor {
       }
     }
     accumulate(gradient)
-    let profile = Tensor.backwardProfile
     for t in order.reversed() {
       guard let fn = t.backwardFn, t.grad != nil else { continue }
       if let profile {

@@ -224,12 +224,11 @@ struct Suite {
       parts[name, default: []].append(seconds)
     }
     var backwardTimes: [String: Double] = [:], backwardOrder: [String] = []
-    Tensor.backwardProfile = { op, shape, seconds in
+    func profile(_ op: String, _ shape: [Int], _ seconds: Double) {
       let name = "\(op) \(shape.map(String.init).joined(separator: "x")) backward"
       if backwardTimes[name] == nil { backwardOrder.append(name) }
       backwardTimes[name, default: 0] += seconds
     }
-    defer { Tensor.backwardProfile = nil }
     let repetitions = quick ? 10 : 30
     for _ in 0..<repetitions {
       backwardTimes = [:]
@@ -246,7 +245,7 @@ struct Suite {
         i += fused
       }
       let loss = try h.softmaxCrossEntropy(labels: labels)
-      try loss.backward()
+      try loss.backward(profile: profile)
       for name in backwardOrder { record(name, backwardTimes[name] ?? 0) }
       let start = DispatchTime.now().uptimeNanoseconds
       optimizer.step()

@@ -141,7 +141,8 @@ public final class Lesson {
     all["quick"] = .bool(options.quick)
     all["figures"] = .list(figures.map { .text($0) })
     if !animations.isEmpty {
-      all["animations"] = .object(Dictionary(uniqueKeysWithValues: animations.map { ($0.name, SummaryValue.list($0.labels.map { .text($0) })) }))
+      // A list of {name, labels}: keys stay snake_case, names are figure names.
+      all["animations"] = .list(animations.map { .object(["name": .text($0.name), "labels": .list($0.labels.map { .text($0) })]) })
     }
     all["run_seconds"] = .number(seconds)
     let json = SummaryValue.object(all).json(indent: 0) + "\n"

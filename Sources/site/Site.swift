@@ -162,7 +162,11 @@ struct LessonPage {
     if let unshown = written.first(where: { !shown.contains($0) }) {
       throw SiteError("\(name) wrote the figure '\(unshown)', which \(readmePath) does not show: add ![caption](\(unshown).svg) to the text or stop writing it")
     }
-    let writtenAnimations = (json["animations"] as? [String: Any] ?? [:]).compactMapValues { $0 as? [String] }
+    // summary.json's "animations": a list of {"name": ..., "labels": [...]}.
+    var writtenAnimations: [String: [String]] = [:]
+    for entry in json["animations"] as? [[String: Any]] ?? [] {
+      if let name = entry["name"] as? String, let labels = entry["labels"] as? [String] { writtenAnimations[name] = labels }
+    }
     let shownAnimations = animationPattern.matches(in: markdown, range: NSRange(markdown.startIndex..., in: markdown))
       .map { String(markdown[Range($0.range(at: 2), in: markdown)!]) }
     if let missing = shownAnimations.first(where: { writtenAnimations[$0] == nil }) {

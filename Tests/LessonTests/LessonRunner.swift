@@ -61,10 +61,29 @@ struct LessonRun {
 
   /// Every number the README quotes from the run names a key this run wrote, as a number, in a format the site
   /// knows (SummaryMarkers): the page built from a full run can then fill each one in.
+  /// summary.json is also checked for what other tools expect: every key snake_case (no spaces, no capitals, at
+  /// every depth), and the keys every lesson writes.
   func checkNumberMarkers(file: StaticString = #filePath, line: UInt = #line) throws {
     let json = try JSONSerialization.jsonObject(with: try XCTUnwrap(FileManager.default.contents(atPath: folder + "/summary.json")))
     do { _ = try SummaryMarkers.fill(try LessonRun.readme(name), summary: json) } catch {
       XCTFail("\(name)/README.md: \(error)", file: file, line: line)
+    }
+    var badKeys: [String] = []
+    func walk(_ node: Any, _ path: String) {
+      if let dict = node as? [String: Any] {
+        for (key, value) in dict {
+          if key.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) == nil { badKeys.append(path + key) }
+          walk(value, path + key + ".")
+        }
+      } else if let list = node as? [Any] {
+        for item in list { walk(item, path + "[]." ) }
+      }
+    }
+    walk(json, "")
+    XCTAssertEqual(badKeys.sorted(), [], "\(name): summary.json keys must be snake_case", file: file, line: line)
+    let top = json as? [String: Any] ?? [:]
+    for key in ["lesson", "seed", "quick", "figures", "run_seconds"] {
+      XCTAssertNotNil(top[key], "\(name): summary.json lacks '\(key)'", file: file, line: line)
     }
   }
 

@@ -64,7 +64,7 @@ final class LessonTests: XCTestCase {
     let s = try run.summary()
     let fits = try XCTUnwrap(s["line_fits"] as? [String: [String: Double]])
     // Outliers drag the MSE line up more than the MAE line.
-    XCTAssertGreaterThan(try XCTUnwrap(fits["MSE"]?["b"]), try XCTUnwrap(fits["MAE"]?["b"]) + 0.2)
+    XCTAssertGreaterThan(try XCTUnwrap(fits["mse"]?["b"]), try XCTUnwrap(fits["mae"]?["b"]) + 0.2)
     let example = try XCTUnwrap(s["softmax_example"] as? [String: Any])
     XCTAssertEqual(try XCTUnwrap(example["loss"] as? Double), 0.4170, accuracy: 1e-3)
     // The common mistake: labels (y − ȳ)/ȳ = -1/+1 give a cross-entropy below zero that keeps falling.
@@ -159,14 +159,14 @@ final class GradientDescentLessonTests: XCTestCase {
 
     // What the text says each optimizer does (the optimizers run the same steps in quick mode).
     let opt = try XCTUnwrap(s["optimizers"] as? [String: [String: [String: Any]]])
-    func value(_ problem: String, _ name: String, _ key: String) throws -> Double { try XCTUnwrap(opt[problem]?[name]?[key] as? Double, "\(problem).\(name).\(key)") }
+    func value(_ problem: String, _ name: String, _ key: String) throws -> Double { try XCTUnwrap(opt[problem]?[name.lowercased()]?[key] as? Double, "\(problem).\(name).\(key)") }
     XCTAssertGreaterThan(try value("bowl", "SGD", "final_loss"), 1e-3, "SGD crawls along the shallow axis")
     XCTAssertLessThan(try value("bowl", "momentum", "lowest_y"), -1, "momentum swings across the bowl")
     XCTAssertLessThan(try value("bowl", "Nesterov", "stays_below_tolerance_from"), try value("bowl", "momentum", "stays_below_tolerance_from"), "Nesterov settles first")
     XCTAssertLessThan(try value("bowl", "Nesterov", "stays_below_tolerance_from"), try value("bowl", "Adam", "stays_below_tolerance_from"))
     XCTAssertLessThan(try value("bowl", "RMSProp", "steps_to_tolerance"), try value("bowl", "Nesterov", "steps_to_tolerance"), "RMSProp touches the tolerance first")
     XCTAssertGreaterThan(try value("bowl", "RMSProp", "final_loss"), 1e-3, "RMSProp keeps bouncing")
-    XCTAssertEqual(opt["bowl"]?["RMSProp"]?["stays_below_tolerance_from"] as? String, "does not stay below")
+    XCTAssertEqual(opt["bowl"]?["rmsprop"]?["stays_below_tolerance_from"] as? String, "does not stay below")
     XCTAssertGreaterThan(try value("rosenbrock", "SGD", "final_loss"), 1e-2)
     XCTAssertLessThan(try value("rosenbrock", "momentum", "final_loss"), 1e-6)
     XCTAssertLessThan(try value("rosenbrock", "Nesterov", "final_loss"), 1e-6)

@@ -199,7 +199,7 @@ final class SiteTests: XCTestCase {
   func testAnAnimationPlaysItsFramesInThePlayer() throws {
     try makeLesson(
       "03-third", readme: "# Lesson 3: moving\n\nSee @fig:growing.\n\n![A plot](plot.svg)\n\n![It grows](growing.frames)\n", figures: ["plot"],
-      numbers: ", \"animations\": {\"growing\": [\"epoch 1\", \"epoch 2\"]}", source: "// figure: plot, growing\nlet f = 1\n// end figure\n")
+      numbers: ", \"animations\": [{\"name\": \"growing\", \"labels\": [\"epoch 1\", \"epoch 2\"]}]", source: "// figure: plot, growing\nlet f = 1\n// end figure\n")
     for k in 0..<2 { try Data([0x89, 0x50, 0x4e, 0x47]).write(to: URL(fileURLWithPath: "\(root!)/output/03-third/growing-\(k).png")) }
     let (status, output) = try runSite()
     if output.contains("pandoc is not installed") { throw XCTSkip("pandoc is not installed") }

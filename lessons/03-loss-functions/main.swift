@@ -86,7 +86,8 @@ struct LossFunctionsLesson: ParsableCommand {
         try loss(try xt * w + b, yt).backward()
         opt.step()
       }
-      fitted[name] = .object(["w": .number(Double(w.item)), "b": .number(Double(b.item))])
+      fitted[name.lowercased()] = .object(  // keys snake_case: mse, mae, huber
+        ["w": .number(Double(w.item)), "b": .number(Double(b.item))])
       lesson.say(String(format: "  %@ fit: y = %.3f x + %.3f", name, w.item, b.item))
       let ax = fits.axes(0, i)
       ax.title = String(format: "%@: y = %.2fx + %.2f", name, w.item, b.item)

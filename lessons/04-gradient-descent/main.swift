@@ -181,7 +181,7 @@ struct GradientDescentLesson: ParsableCommand {
         traces.append((opt, trace))
         let reached = trace.losses.firstIndex { $0 < Problem.tolerance }
         let stays = trace.losses.last! < Problem.tolerance ? (trace.losses.lastIndex { $0 >= Problem.tolerance } ?? -1) + 1 : nil
-        results[opt.rawValue] = .object([
+        results[opt.rawValue.lowercased()] = .object([  // keys snake_case: sgd, momentum, nesterov, rmsprop, adam
           "lr": .number(Double(opt.learningRate(problem))),
           "final_loss": .number(trace.losses.last!),
           "end": .numbers([trace.path.last!.0, trace.path.last!.1]),

@@ -248,7 +248,8 @@ struct BackpropagationLesson: ParsableCommand {
     }
     var values: [String: SummaryValue] = [:]
     for t in nodes {
-      values[t.name ?? t.op] = .object(["value": .number(Double(t.item)), "grad": .number(Double(t.grad?[0] ?? 0))])
+      // Keys snake_case: the loss L is "loss".
+      values[t.name == "L" ? "loss" : (t.name ?? t.op)] = .object(["value": .number(Double(t.item)), "grad": .number(Double(t.grad?[0] ?? 0))])
     }
     return (fig, values)
   }

@@ -166,14 +166,17 @@ public indirect enum SummaryValue: Equatable {
     .list(values.map { .number(Double($0)) })
   }
 
-  /// JSON with sorted keys; numbers in full precision ("%.17g"); NaN and infinities as null.
+  /// JSON with sorted keys; numbers in their shortest round-trip form (whole numbers without a fraction); NaN
+  /// and infinities as null.
   func json(indent: Int) -> String {
     let pad = String(repeating: "  ", count: indent + 1), end = String(repeating: "  ", count: indent)
     switch self {
     case .number(let v):
       guard v.isFinite else { return "null" }
       if v == v.rounded() && Swift.abs(v) < 1e15 { return String(Int64(v)) }
-      return String(format: "%.17g", v)
+      // Swift's shortest form that reads back as the same Double (0.1, not 0.10000000000000001); its
+      // exponent form ("1e-05", "1.5e+20") is valid JSON too.
+      return "\(v)"
     case .whole(let n):
       return String(n)
     case .text(let s):

@@ -18,9 +18,12 @@ public struct BenchResult: Codable, Equatable, Sendable {
   public var numpy_gflops: Double?
   /// Other rates: images per second, frames, ratios against a reference.
   public var extra: [String: Double]?
+  /// Every timed run, in seconds, in the order taken (kept so that results.json has the repetitions).
+  public var samples: [Double]
 
   public init(kernel: String, shape: String, threads: Int, samples: [Double], gflops: Double? = nil, gbps: Double? = nil, numpy_gflops: Double? = nil, extra: [String: Double]? = nil) {
     let sorted = samples.sorted()
+    self.samples = samples
     self.kernel = kernel
     self.shape = shape
     self.threads = threads
@@ -39,16 +42,28 @@ public struct BenchResult: Codable, Equatable, Sendable {
 }
 
 /// The machine a run was measured on.
-public struct Machine: Codable, Equatable, Sendable {
+public struct Machine: Equatable, Sendable {
   public var cpu: String
   public var cores: Int
   public var gemm_kernel: String
   public var date: String
-  public init(cpu: String, cores: Int, gemm_kernel: String, date: String) {
+  /// The FMA loop's rate on one core and on all cores (GFLOP/s), when the run measured it.
+  public var peak_fma_gflops: (one: Double, all: Double)?
+  /// numpy's version, when the run measured numpy.
+  public var numpy_version: String?
+  public init(cpu: String, cores: Int, gemm_kernel: String, date: String, peak_fma_gflops: (one: Double, all: Double)? = nil, numpy_version: String? = nil) {
     self.cpu = cpu
     self.cores = cores
     self.gemm_kernel = gemm_kernel
     self.date = date
+    self.peak_fma_gflops = peak_fma_gflops
+    self.numpy_version = numpy_version
+  }
+
+  public static func == (a: Machine, b: Machine) -> Bool {
+    a.cpu == b.cpu && a.cores == b.cores && a.gemm_kernel == b.gemm_kernel && a.date == b.date
+      && a.peak_fma_gflops?.one == b.peak_fma_gflops?.one && a.peak_fma_gflops?.all == b.peak_fma_gflops?.all
+      && a.numpy_version == b.numpy_version
   }
 
   /// The "model name" line of /proc/cpuinfo, or "unknown".
@@ -61,64 +76,18 @@ public struct Machine: Codable, Equatable, Sendable {
   }
 }
 
-/// A whole results file.
-public struct BenchReport: Codable, Equatable, Sendable {
+/// A whole run: the machine and its cases. `encoded()` writes it in google-benchmark's JSON layout
+/// (GoogleBenchmark.swift).
+public struct BenchReport: Equatable, Sendable {
   public var machine: Machine
   public var results: [BenchResult]
   public init(machine: Machine, results: [BenchResult]) {
     self.machine = machine
     self.results = results
   }
-
-  public func encoded() throws -> Data {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return try e.encode(self)
-  }
-
-  public static func load(_ path: String) throws -> BenchReport {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw BenchError("cannot read the baseline '\(path)': check the path (a results.json written by make bench)")
-    }
-    do {
-      return try JSONDecoder().decode(BenchReport.self, from: data)
-    } catch {
-      throw BenchError("the baseline '\(path)' is not a results file of make bench (\(error.localizedDescription))")
-    }
-  }
 }
 
 public struct BenchError: Error, CustomStringConvertible {
   public let description: String
   public init(_ description: String) { self.description = description }
-}
-
-/// A case that got slower than its baseline by more than the threshold.
-public struct Regression: Equatable, CustomStringConvertible {
-  public let key: String
-  public let baselineSeconds: Double
-  public let seconds: Double
-  /// seconds / baselineSeconds - 1.
-  public var slowdown: Double { seconds / baselineSeconds - 1 }
-  public var description: String {
-    String(format: "%@: %.3f ms, was %.3f ms (%+.0f%%)", key, seconds * 1e3, baselineSeconds * 1e3, slowdown * 100)
-  }
-}
-
-/// Cases of `current` whose median time exceeds the baseline's by more than `threshold` (0.1 = 10%), and
-/// the keys of cases only one side has.
-public func compare(_ current: BenchReport, baseline: BenchReport, threshold: Double) -> (regressions: [Regression], unmatched: [String]) {
-  let old = Dictionary(baseline.results.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-  var regressions: [Regression] = []
-  var unmatched: [String] = []
-  for r in current.results {
-    guard let b = old[r.key] else {
-      unmatched.append(r.key)
-      continue
-    }
-    if r.median_seconds > b.median_seconds * (1 + threshold) {
-      regressions.append(Regression(key: r.key, baselineSeconds: b.median_seconds, seconds: r.median_seconds))
-    }
-  }
-  return (regressions, unmatched)
 }

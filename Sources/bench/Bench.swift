@@ -28,10 +28,10 @@ struct Bench: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("A results.json from an earlier run to compare with.", valueName: "file"))
   var baseline: String?
 
-  @Option(name: .long, help: "Slowdown beyond which a case counts as a regression (0.1 = 10%).")
-  var threshold: Double = 0.1
+  @Option(name: .long, help: "Smallest change of a median that --baseline counts (0.02 = 2%); the bar is 3 times the larger relative standard deviation of the two runs, at least this.")
+  var threshold: Double = 0.02
 
-  @Flag(name: .long, help: "Exit with status 1 when --baseline finds a regression.")
+  @Flag(name: .long, help: "Exit with status 1 when --baseline finds a regression (improvements never fail).")
   var failOnRegression = false
 
   @Option(name: .long, help: ArgumentHelp("Folder for results.json and the figures.", valueName: "dir"))
@@ -61,24 +61,29 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    let baselineReport = try baseline.map { try BenchReport.load($0) }
+    let baselineRuns = try baseline.map { try RunStats.load($0) }
     var suite = Suite(filter: filter, quick: quick, minTime: minTime ?? (quick ? 0.15 : 0.5))
     let machine = Machine(cpu: Machine.cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, gemm_kernel: GEMM.kernelName, date: ISO8601DateFormatter().string(from: Date()))
     print("bench: \(machine.cpu), \(machine.cores) cores, GEMM micro-kernel \(machine.gemm_kernel)\(quick ? ", quick" : "")")
     try suite.runAll()
     // No case matched: an error that keeps the previous results.json (and cannot pass --fail-on-regression).
     guard !suite.results.isEmpty else { throw BenchError("no benchmark case matches --filter '\(filter ?? "")': nothing was timed and \(out)/results.json is left as it was") }
-    let report = BenchReport(machine: machine, results: suite.results)
+    var report = BenchReport(machine: machine, results: suite.results)
+    if suite.peak.one > 0 { report.machine.peak_fma_gflops = suite.peak }
+    if suite.results.contains(where: { $0.numpy_gflops != nil }) { report.machine.numpy_version = numpyVersion() }
     try writeAtomically(try report.encoded(), to: out + "/results.json")
     try Figures.draw(report, peak: suite.peak, to: out)
     suite.printSummary()
     print("bench: wrote \(out)/results.json and figures (gemm.png/svg, kernels.png/svg)")
 
-    if let baselineReport {
-      let (regressions, unmatched) = compare(report, baseline: baselineReport, threshold: threshold)
-      print(String(format: "\nAgainst %@ (threshold %.0f%%):", baseline!, threshold * 100))
+    if let baselineRuns {
+      let current = try RunStats.parse(try report.encoded(), path: out + "/results.json")
+      let (regressions, improvements, unmatched) = compare(current, baseline: baselineRuns, floor: threshold)
+      print(String(format: "\nAgainst %@ (medians; a change counts beyond 3x the runs' relative standard deviation, at least %.0f%%):", baseline!, threshold * 100))
       if regressions.isEmpty { print("  no regressions") }
-      for r in regressions { print("  REGRESSION \(r)") }
+      for r in regressions { print("  REGRESSION  \(r)") }
+      if improvements.isEmpty { print("  no improvements") }
+      for r in improvements { print("  IMPROVEMENT \(r)") }
       if !unmatched.isEmpty { print("  \(unmatched.count) cases not in the baseline") }
       if failOnRegression && !regressions.isEmpty { throw ExitCode(1) }
     }

@@ -75,3 +75,8 @@ func matplotlibLineFigure(runs: Int) -> (png: Double, svg: Double)? {
   let v = out.split(separator: "\n").compactMap { Double($0) }
   return v.count == 2 ? (v[0], v[1]) : nil
 }
+
+/// numpy's version as python3 imports it, or nil without numpy.
+func numpyVersion() -> String? {
+  runPython("import numpy; print(numpy.__version__)")?.trimmingCharacters(in: .whitespacesAndNewlines)
+}

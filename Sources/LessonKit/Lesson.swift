@@ -1,4 +1,5 @@
 import Foundation
+import Networks
 import Plotting
 import Support
 
@@ -112,6 +113,50 @@ public final class Lesson {
     say("  animation: \(name) (\(frames.count) frames, png)")
   }
 
+  /// Whether `writeHistory` was called (history.json waits in the staging folder until `finish()`).
+  public private(set) var wroteHistory = false
+
+  /// Writes the main training run's per-epoch metrics as `history.json` beside summary.json (staged with the
+  /// figures, moved into the output folder by `finish()`): `epoch` (1-based), `train_loss`, `train_accuracy`,
+  /// `validation_loss`, `validation_accuracy` (null where not measured), `epoch_seconds`, and `run`, which of
+  /// the lesson's training runs this is when it has several.
+  public func writeHistory(_ history: History, run: String? = nil) throws {
+    let n = history.epochs
+    func padded(_ values: [Double?]) -> [Double?] { (0..<n).map { $0 < values.count ? values[$0] : nil } }
+    try writeHistory(
+      trainLoss: history.trainLoss, trainAccuracy: padded(history.trainAccuracy),
+      validationLoss: padded(history.validationLoss), validationAccuracy: padded(history.validationAccuracy),
+      epochSeconds: history.epochSeconds.map { Optional($0) }, run: run)
+  }
+
+  /// Writes `history.json` from per-epoch (or per-step) lists, for a lesson that trains by hand; lists other than
+  /// `trainLoss` may be empty (written as nulls).
+  public func writeHistory(
+    trainLoss: [Double], trainAccuracy: [Double?] = [], validationLoss: [Double?] = [],
+    validationAccuracy: [Double?] = [], epochSeconds: [Double?] = [], run: String? = nil
+  ) throws {
+    precondition(!wroteHistory, "history.json is written once")
+    let n = trainLoss.count
+    func list(_ values: [Double?]) -> SummaryValue {
+      .list((0..<n).map { k in k < values.count ? values[k].map { .number($0) } ?? .null : .null })
+    }
+    var fields: [String: SummaryValue] = [
+      "epoch": .list((0..<n).map { .whole(UInt64($0 + 1)) }),
+      "train_loss": list(trainLoss.map { Optional($0) }),
+      "train_accuracy": list(trainAccuracy),
+      "validation_loss": list(validationLoss),
+      "validation_accuracy": list(validationAccuracy),
+      "epoch_seconds": list(epochSeconds),
+    ]
+    if let run { fields["run"] = .text(run) }
+    let json = SummaryValue.object(fields).json(indent: 0) + "\n"
+    do { try writeAtomically(Data(json.utf8), to: staging + "/history.json") } catch {
+      throw LessonError("cannot write history.json (\(error)); pick another folder with --out")
+    }
+    wroteHistory = true
+    say("  history.json (\(n) epochs\(run.map { ", run '\($0)'" } ?? ""))")
+  }
+
   /// Moves the figures from the staging folder into the output folder, then writes summary.json (sorted
   /// keys, atomically) with the figures and the run's time, and says so.
   public func finish() throws {
@@ -130,6 +175,11 @@ public final class Lesson {
         guard rename(staging + "/" + file, folder + "/" + file) == 0 else {
           throw LessonError("cannot move \(file) into \(folder) (\(String(cString: strerror(errno)))); pick another folder with --out")
         }
+      }
+    }
+    if wroteHistory {
+      guard rename(staging + "/history.json", folder + "/history.json") == 0 else {
+        throw LessonError("cannot move history.json into \(folder) (\(String(cString: strerror(errno)))); pick another folder with --out")
       }
     }
     finished = true
@@ -160,6 +210,8 @@ public indirect enum SummaryValue: Equatable {
   case bool(Bool)
   case list([SummaryValue])
   case object([String: SummaryValue])
+  /// JSON's null (a value not measured).
+  case null
 
   /// A list of numbers.
   public static func numbers<S: Sequence>(_ values: S) -> SummaryValue where S.Element: BinaryFloatingPoint {
@@ -182,8 +234,9 @@ public indirect enum SummaryValue: Equatable {
     case .text(let s):
       return jsonQuoted(s)
     case .bool(let b): return b ? "true" : "false"
+    case .null: return "null"
     case .list(let items):
-      if items.allSatisfy({ switch $0 { case .number, .whole: return true; default: return false } }) {
+      if items.allSatisfy({ switch $0 { case .number, .whole, .null: return true; default: return false } }) {
         return "[" + items.map { $0.json(indent: indent + 1) }.joined(separator: ", ") + "]"
       }
       return "[\n" + items.map { pad + $0.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"

@@ -171,6 +171,7 @@ struct NeuronLesson: ParsableCommand {
       "learning_rate": .number(Double(lr)),
       "train_seconds": .number(history.epochSeconds.reduce(0, +) + xorHistory.epochSeconds.reduce(0, +)),
     ]
+    try lesson.writeHistory(history, run: "blobs")  // the main run: one neuron on the two blobs
     try lesson.finish()
   }
 

@@ -178,6 +178,7 @@ struct ActivationsLesson: ParsableCommand {
       "learning_rate": .number(Double(lr)),
       "points": .number(Double(count)),
     ]
+    try lesson.writeHistory(histories[Self.activations.firstIndex(of: .relu)!], run: "relu")  // the main run: the ReLU network
     try lesson.finish()
   }
 

@@ -247,6 +247,8 @@ struct GradientDescentLesson: ParsableCommand {
       "optimizer_tolerance": .number(Problem.tolerance),
       "adam_without_bias_correction": .object(noCorrectionSummary),
     ]
+    // The main run, one full-batch step per "epoch": the loss before each step, as the Trainer records it.
+    try lesson.writeHistory(trainLoss: Array(run.losses.dropLast()), run: "gradient_descent")
     try lesson.finish()
   }
 

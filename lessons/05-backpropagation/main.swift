@@ -178,6 +178,7 @@ struct BackpropagationLesson: ParsableCommand {
       "largest_tenth_weight_share_initial": .number(initialShare),
       "train_seconds": .number(history.epochSeconds.reduce(0, +)),
     ]
+    try lesson.writeHistory(history)
     try lesson.finish()
   }
 

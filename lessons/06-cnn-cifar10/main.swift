@@ -284,6 +284,7 @@ struct CNNLesson: ParsableCommand {
       "augment": .bool(augment),
       "gemm_kernel": .text(GEMM.kernelName),
     ]
+    try lesson.writeHistory(history)
     try lesson.finish()
   }
 

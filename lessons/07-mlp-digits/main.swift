@@ -285,6 +285,7 @@ struct DigitsLesson: ParsableCommand {
       }))),
       "per_class_accuracy": .numbers((0..<10).map { c in confusion[c][c] / max(1, confusion[c].reduce(0, +)) }),
     ]
+    try lesson.writeHistory(history, run: optimizers.last!.0)  // the final network's run
     try lesson.finish()
   }
 }

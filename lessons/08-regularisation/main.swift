@@ -260,6 +260,7 @@ struct RegularisationLesson: ParsableCommand {
       "dropout_units_shown": .number(Double(shownUnits)),
       "dropout_units_dropped": .list((1...2).map { k in .number(Double(zip(passes[0].1, passes[k].1).filter { $0 > 0 && $1 == 0 }.count)) }),
     ]
+    try lesson.writeHistory(baseline.history, run: baseline.name)  // the main run: the big network without a remedy
     try lesson.finish()
   }
 }

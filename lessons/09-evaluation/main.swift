@@ -345,6 +345,7 @@ struct EvaluationLesson: ParsableCommand {
       "validation_loss": .number(history.validationLoss.last! ?? .nan),
       "train_seconds": .number(history.epochSeconds.reduce(0, +)),
     ]
+    try lesson.writeHistory(history, run: "binary_classifier")  // the main run (not the digits network)
     try lesson.finish()
   }
 

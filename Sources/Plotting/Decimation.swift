@@ -4,7 +4,7 @@ import Foundation
 /// scatter of millions to an even sample, so rendering time and file size stay bounded (issue #17).
 enum Decimation {
   /// Below this many points a line is drawn as given (every figure of normal size is untouched, to the byte).
-  nonisolated(unsafe) static var lineThreshold = 4096
+  static let lineThreshold = 4096
   /// The most markers a scatter draws; above it an evenly spaced sample of this many (with a warning).
   static let maxScatterPoints = 5_000
 
@@ -12,8 +12,8 @@ enum Decimation {
   /// each quarter-pixel column keeps its first, lowest, highest and last points in their order, which
   /// preserves every vertical extent a column shows; otherwise points closer than a tenth of a pixel to the
   /// last kept one are dropped. Short polylines are returned as they are.
-  static func line(_ points: [Point]) -> [Point] {
-    guard points.count > lineThreshold else { return points }
+  static func line(_ points: [Point], threshold: Int = lineThreshold) -> [Point] {
+    guard points.count > threshold else { return points }
     let increasing = zip(points, points.dropFirst()).allSatisfy { $0.x <= $1.x }
     let decreasing = !increasing && zip(points, points.dropFirst()).allSatisfy { $0.x >= $1.x }
     guard increasing || decreasing else { return nearby(points) }
@@ -70,8 +70,8 @@ enum Decimation {
   /// A long polyline as pieces of at most `size` points that share their end points: Cairo's stroker finds
   /// every self-intersection of one path, which for a wandering path of tens of thousands of points takes
   /// minutes; pieces are stroked in a blink and look the same for an opaque line.
-  static func pieces(_ points: [Point], size: Int = 1000) -> [[Point]] {
-    guard points.count > lineThreshold else { return [points] }
+  static func pieces(_ points: [Point], size: Int = 1000, threshold: Int = lineThreshold) -> [[Point]] {
+    guard points.count > threshold else { return [points] }
     return Swift.stride(from: 0, to: points.count - 1, by: size - 1).map { Array(points[$0..<Swift.min(points.count, $0 + size)]) }
   }
 

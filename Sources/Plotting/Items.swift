@@ -70,6 +70,8 @@ final class LineItem: PlotItem {
   let dash: Dash
   let marker: Marker
   let markerSize: Double
+  /// Lines longer than this many points are decimated (Decimation.line); the tests draw a line in full with .max.
+  var decimationThreshold = Decimation.lineThreshold
   var clean = CleanSeries(x: [], y: [], xScale: .linear, yScale: .linear)
 
   init(x: [Double], y: [Double], label: String?, color: Color, width: Double, dash: Dash, marker: Marker, markerSize: Double) {
@@ -90,12 +92,12 @@ final class LineItem: PlotItem {
   func draw(_ f: AxesFrame) {
     for run in clean.runs {
       // Millions of points are reduced to what the pixels show (Decimation.line): same look, bounded cost.
-      let pts = Decimation.line(run.map { f.point($0.x, $0.y) })
+      let pts = Decimation.line(run.map { f.point($0.x, $0.y) }, threshold: decimationThreshold)
       if pts.count == 1 && marker == .none {
         // A lone point would vanish as a line: show it as a dot.
         f.canvas.circle(pts[0], radius: max(width * 1.5, 3), fill: color)
       }
-      for piece in Decimation.pieces(pts) { f.canvas.polyline(piece, color, width: width, dash: dash) }
+      for piece in Decimation.pieces(pts, threshold: decimationThreshold) { f.canvas.polyline(piece, color, width: width, dash: dash) }
       if marker != .none { for p in pts { f.canvas.marker(marker, at: p, size: markerSize, fill: color, stroke: .white) } }
     }
   }
@@ -104,7 +106,7 @@ final class LineItem: PlotItem {
     var out: [Point] = []
     for run in clean.runs {
       var prev: Point?
-      for p in Decimation.line(run.map { f.point($0.x, $0.y) }) {
+      for p in Decimation.line(run.map { f.point($0.x, $0.y) }, threshold: decimationThreshold) {
         if let q = prev {
           // Sample long segments so a straight line across the legend's spot still counts.
           let n = Int(hypot(p.x - q.x, p.y - q.y) / 12)

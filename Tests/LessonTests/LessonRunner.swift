@@ -85,6 +85,29 @@ struct LessonRun {
     for key in ["lesson", "seed", "quick", "figures", "run_seconds"] {
       XCTAssertNotNil(top[key], "\(name): summary.json lacks '\(key)'", file: file, line: line)
     }
+    // The JSON Schemas in docs/schema too, when python3 and jsonschema are there (SchemaTests skips without them).
+    if let problems = try? LessonRun.schemaProblems(folders: [folder]) {
+      XCTAssertEqual(problems, "", "\(name): summary.json or history.json breaks docs/schema", file: file, line: line)
+    }
+  }
+
+  /// What scripts/check_schema.py says of the output folders ("" when all is valid); throws XCTSkip when python3
+  /// or its jsonschema package is missing.
+  static func schemaProblems(folders: [String]) throws -> String {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", root + "/scripts/check_schema.py"] + folders
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    do { try p.run() } catch { throw XCTSkip("python3 is not available: the JSON Schemas are not checked") }
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    if p.terminationStatus == 127 { throw XCTSkip("python3 is not available: the JSON Schemas are not checked") }
+    if p.terminationStatus == 77 { throw XCTSkip("python3 has no jsonschema package: the JSON Schemas are not checked") }
+    if p.terminationStatus == 2 { throw SchemaCheckError("check_schema.py could not run: \(text)") }
+    return p.terminationStatus == 0 ? "" : text
   }
 
   /// The figures the lesson's README shows, as `![caption](name.svg)`.
@@ -102,3 +125,6 @@ struct LessonRun {
 
   func remove() { try? FileManager.default.removeItem(atPath: folder) }
 }
+
+/// A schema check that could not run (a missing or unreadable file).
+struct SchemaCheckError: Error, CustomStringConvertible { let description: String; init(_ d: String) { description = d } }

@@ -195,12 +195,7 @@ struct Suite {
     let shape = "CIFAR CNN, batch 64"
     guard wants("train-step", shape) else { return }
     var rng = SeededGenerator(seed: 6)
-    let model = Sequential([
-      try Conv2D(3, 32, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(32, 64, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(64, 64, kernel: 3, rng: &rng), Activation(.relu), Flatten(),
-      try Dense(1024, 64, rng: &rng), Activation(.relu), try Dense(64, 10, rng: &rng),
-    ])
+    let model = try Models.cifarCNN(rng: &rng)  // lesson 6's network
     let optimizer = try Adam(model.parameters, learningRate: 1e-3)
     let x = try Tensor.uniform([64, 3, 32, 32], in: 0...1, using: &rng)
     let labels = (0..<64).map { $0 % 10 }

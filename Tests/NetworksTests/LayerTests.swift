@@ -70,12 +70,7 @@ final class LayerTests: XCTestCase {
 
   func testSummaryTableLikeKeras() throws {
     var rng = SeededGenerator(seed: 1)
-    let model = Sequential([
-      try Conv2D(3, 32, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(32, 64, kernel: 3, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(64, 64, kernel: 3, rng: &rng), Activation(.relu), Flatten(),
-      try Dense(1024, 64, rng: &rng), Activation(.relu), try Dense(64, 10, rng: &rng),
-    ])
+    let model = try Models.cifarCNN(rng: &rng)
     // The CIFAR CNN of the course: Keras reports 122,570 parameters for it.
     XCTAssertEqual(model.parameterCount, 122_570)
     let summary = try model.summary(inputShape: [3, 32, 32])

@@ -85,14 +85,9 @@ struct CNNLesson: ParsableCommand {
 
     // MARK: The network
     var rng = SeededGenerator(seed: lesson.seed(1))
-    // Glorot-uniform weights and zero biases: Keras's defaults.
-    let initializer = Initializer.xavierUniform
-    let model = Sequential([
-      try Conv2D(3, 32, kernel: 3, initializer: initializer, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(32, 64, kernel: 3, initializer: initializer, rng: &rng), Activation(.relu), MaxPool2D(2),
-      try Conv2D(64, 64, kernel: 3, initializer: initializer, rng: &rng), Activation(.relu), Flatten(),
-      try Dense(1024, 64, initializer: initializer, rng: &rng), Activation(.relu), try Dense(64, 10, initializer: initializer, rng: &rng),
-    ])
+    // The network (Networks' Models.cifarCNN: three 3x3 convolutions with ReLU and pooling, then dense 1024 -> 64
+    // -> 10), with Glorot-uniform weights and zero biases: Keras's defaults.
+    let model = try Models.cifarCNN(initializer: .xavierUniform, rng: &rng)
     lesson.say(try model.summary(inputShape: [3, 32, 32]))
     let (fields, pixelsSeen) = receptiveFields(model, size: 32)
     lesson.say("Receptive fields (input pixels one output value sees): " + fields.map { "\($0.name) \($0.size)×\($0.size)" }.joined(separator: ", ")

@@ -93,7 +93,7 @@ struct CNNLesson: ParsableCommand {
     lesson.say("Receptive fields (input pixels one output value sees): " + fields.map { "\($0.name) \($0.size)×\($0.size)" }.joined(separator: ", ")
       + "; the outputs see the first \(pixelsSeen) of the 32 rows and columns")
     // figure: network
-    try lesson.save(networkDiagram(), as: "network")
+    try lesson.save(try networkDiagram(model), as: "network")
     // end figure
     let conv1 = model.layers[0] as! Conv2D
     let initialFilters = conv1.weight.data
@@ -284,16 +284,27 @@ struct CNNLesson: ParsableCommand {
   }
 
   // figure: network
-  /// The network as stacked volumes with the shapes of this network.
-  func networkDiagram() -> Figure {
+  /// The network as stacked volumes, read from the model itself: one block per layer's output (an activation
+  /// joins the layer before it), with the shape each layer gives a [3, 32, 32] input.
+  func networkDiagram(_ model: Sequential) throws -> Figure {
     let fig = Figure(width: 1200, height: 420)
     let d = fig.diagram()
     d.title = "The network: each block is a layer's output, channels across, the feature map's size up and back"
-    let layers: [(String, String, Int, Int, Bool)] = [
-      ("input", "32×32×3", 3, 32, false), ("conv 3×3 + ReLU", "30×30×32", 32, 30, false), ("max-pool 2", "15×15×32", 32, 15, false),
-      ("conv 3×3 + ReLU", "13×13×64", 64, 13, false), ("max-pool 2", "6×6×64", 64, 6, false), ("conv 3×3 + ReLU", "4×4×64", 64, 4, false),
-      ("flatten", "1024", 1024, 1, true), ("dense + ReLU", "64", 64, 1, true), ("dense", "10 logits", 10, 1, true),
-    ]
+    var layers: [(String, String, Int, Int, Bool)] = [("input", "32×32×3", 3, 32, false)]
+    var shape = [3, 32, 32]
+    for (i, layer) in model.layers.enumerated() {
+      shape = try layer.outputShape(for: shape)
+      let relu = (i + 1 < model.layers.count ? model.layers[i + 1] as? Activation : nil)?.function == .relu ? " + ReLU" : ""
+      let sublabel = shape.count == 3 ? "\(shape[1])×\(shape[2])×\(shape[0])" : (i == model.layers.count - 1 ? "\(shape[0]) logits" : "\(shape[0])")
+      switch layer {
+      case let conv as Conv2D:
+        layers.append(("conv \(conv.weight.shape[2])×\(conv.weight.shape[3])" + relu, sublabel, shape[0], shape[1], false))
+      case let pool as MaxPool2D: layers.append(("max-pool \(pool.kernel)", sublabel, shape[0], shape[1], false))
+      case is Flatten: layers.append(("flatten", sublabel, shape[0], 1, true))
+      case is Dense: layers.append(("dense" + relu, sublabel, shape[0], 1, true))
+      default: continue  // activations are drawn with the layer before them
+      }
+    }
     var x = 0.0
     var previous: NodeID?
     for (name, shape, channels, size, flat) in layers {

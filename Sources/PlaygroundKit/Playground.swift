@@ -132,13 +132,17 @@ public enum Playground {
     let boundary = fig.axes(0, 1)
     let lossAxes = fig.axes(0, 2)
     let x = -1.9...1.9, y = -1.9...1.9
+    // Short column names (four columns share a third of the frame: "sigmoid" under each ran into its neighbour);
+    // the activation goes in the diagram's title.
+    let names = ["in"] + s.hidden.indices.map { "h\($0 + 1)" } + ["out"]
+    diagram.title = s.hidden.isEmpty ? "one neuron (no hidden layer)" : "hidden units: \(s.activation == "relu" ? "ReLU" : s.activation)"
     if let model {
       let dense = model.layers.compactMap { $0 as? Dense }
       // Dense weights are [inputs, outputs]; the diagram wants outputs x inputs.
       let weights = dense.map { d in
         (0..<d.weight.shape[1]).map { o in (0..<d.weight.shape[0]).map { i in Double(d.weight.data[i * d.weight.shape[1] + o]) } }
       }
-      diagram.mlp(layerSizes: sizes, weights: weights, layerNames: ["input"] + s.hidden.map { _ in s.activation } + ["output"], nodeLabels: false)
+      diagram.mlp(layerSizes: sizes, weights: weights, layerNames: names, nodeLabels: false)
       let resolution = 48
       let xs = cellCenters(x, count: resolution), ys = cellCenters(y, count: resolution)
       var points: [Float] = []
@@ -149,7 +153,7 @@ public enum Playground {
       let stepped = grid.map { ($0 * 10).rounded() / 10 }
       boundary.heatmap(stepped, rows: resolution, columns: resolution, x: x, y: y, colormap: .orangeBlue, range: 0...1, smooth: false, opacity: 0.62)
     } else {
-      diagram.mlp(layerSizes: sizes, nodeLabels: false)
+      diagram.mlp(layerSizes: sizes, layerNames: names, nodeLabels: false)
       boundary.text("diverged: try a smaller learning rate", x: 0, y: 0, size: 12, anchor: .center, baseline: .middle)
     }
     boundary.scatter(data.xs, data.ys, classes: data.labels, classNames: nil, size: 4.5)

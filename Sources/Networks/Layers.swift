@@ -7,6 +7,9 @@ public protocol Layer: AnyObject {
   var kind: String { get }
   /// The trainable tensors, in a fixed order, with their short names ("weight", "bias").
   var namedParameters: [(String, Tensor)] { get }
+  /// State that is not trained by gradients but belongs to the model (batch normalisation's running mean and
+  /// variance), with short names; saved in checkpoints beside the parameters.
+  var namedBuffers: [(String, Tensor)] { get }
   /// The forward pass; `training` switches dropout on.
   func forward(_ x: Tensor, training: Bool) throws -> Tensor
   /// The shape of one sample's output for one sample's input shape (no batch axis).
@@ -16,6 +19,7 @@ public protocol Layer: AnyObject {
 extension Layer {
   public var parameters: [Tensor] { namedParameters.map(\.1) }
   public var namedParameters: [(String, Tensor)] { [] }
+  public var namedBuffers: [(String, Tensor)] { [] }
   public func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x, training: false) }
 }
 

@@ -45,6 +45,12 @@ public final class Sequential {
     layers.enumerated().flatMap { i, layer in layer.namedParameters.map { ("\(i).\($0.0)", $0.1) } }
   }
 
+  /// Buffers (not trained by gradients: batch normalisation's running statistics) with names
+  /// "<layer index>.<name>", saved in checkpoints beside the parameters.
+  public var namedBuffers: [(String, Tensor)] {
+    layers.enumerated().flatMap { i, layer in layer.namedBuffers.map { ("\(i).\($0.0)", $0.1) } }
+  }
+
   /// The number of trainable values.
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 

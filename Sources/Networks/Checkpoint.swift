@@ -197,17 +197,18 @@ public enum Checkpoint {
 }
 
 extension Sequential {
-  /// Saves the parameters as a safetensors checkpoint (names as `namedParameters`).
+  /// Saves the parameters and buffers as a safetensors checkpoint (names as `namedParameters` and
+  /// `namedBuffers`). `TrainingCheckpoint` saves a run to resume (with the optimizer's state).
   public func save(to path: String, metadata: [String: String] = [:]) throws {
-    try Checkpoint.save(namedParameters, to: path, metadata: metadata)
+    try Checkpoint.save(namedParameters + namedBuffers, to: path, metadata: metadata)
   }
 
-  /// Loads parameters saved by `save`; the names and shapes must match this model exactly.
+  /// Loads parameters and buffers saved by `save`; the names and shapes must match this model exactly.
   public func load(from path: String) throws {
     let all = try Checkpoint.load(path)
     try Checkpoint.requireFinite(all, path: path)
     let loaded = Dictionary(uniqueKeysWithValues: all)
-    let mine = namedParameters
+    let mine = namedParameters + namedBuffers
     for (name, p) in mine {
       guard let t = loaded[name] else { throw Checkpoint.Error(description: "checkpoint \(path) has no '\(name)': it was saved from a different model") }
       guard t.shape == p.shape else {

@@ -15,19 +15,80 @@ extension Optimizer {
   public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 }
 
+/// An optimizer whose state (moments, velocities, step count) can be saved and restored, so that training
+/// resumes with the same bits as if it had never stopped. The state stays private to the optimizer: only
+/// these two calls read and write it (`TrainingCheckpoint` uses them).
+public protocol ResumableOptimizer: Optimizer {
+  /// A short lower-case name that prefixes the saved state's names ("adam": "adam.m.0", "adam_t").
+  var stateName: String { get }
+  /// Steps taken so far.
+  var stepCount: Int { get }
+  /// Copies of the state the next steps depend on besides the parameters and the step count, as named
+  /// tensors shaped like the parameters (`<stateName>.<kind>.<parameter index>`; none for plain SGD).
+  func stateTensors() throws -> [(String, Tensor)]
+  /// Restores state saved by `stateTensors()` and `stepCount` for parameters of the same shapes. Nothing
+  /// changes when it throws: `OptimizerStateError.missing` when a tensor is absent or shaped otherwise,
+  /// `.badStep` for a step count outside 0...`maxStep`.
+  func restoreState(_ tensors: [String: Tensor], step: Int) throws
+}
+
+extension ResumableOptimizer {
+  /// The largest step count `restoreState` accepts: 2^53 (Float's bias corrections are exactly 1 long before,
+  /// and no run takes that many steps).
+  public static var maxStep: Int { 1 << 53 }
+
+  /// The saved tensors of one kind, checked against the parameters' shapes (before anything is changed).
+  func savedState(_ kind: String, in tensors: [String: Tensor]) throws -> [[Float]] {
+    try parameters.enumerated().map { k, p in
+      let name = "\(stateName).\(kind).\(k)"
+      guard let t = tensors[name], t.shape == p.shape else { throw OptimizerStateError.missing(name) }
+      return t.data
+    }
+  }
+
+  /// The step count, checked.
+  func checkedStep(_ step: Int) throws -> Int {
+    guard step >= 0 && step <= Self.maxStep else { throw OptimizerStateError.badStep(step, optimizer: String(describing: Self.self), max: Self.maxStep) }
+    return step
+  }
+
+  /// State arrays, one per parameter, as named tensors shaped like their parameters.
+  func named(_ kind: String, _ arrays: [[Float]]) throws -> [(String, Tensor)] {
+    try zip(parameters, arrays).enumerated().map { k, pair in ("\(stateName).\(kind).\(k)", try Tensor(pair.1, shape: pair.0.shape)) }
+  }
+}
+
+/// Why saved optimizer state cannot be restored.
+public enum OptimizerStateError: Error, CustomStringConvertible, Equatable {
+  /// A state tensor is absent or has a shape other than its parameter's.
+  case missing(String)
+  /// A step count outside 0...max.
+  case badStep(Int, optimizer: String, max: Int)
+
+  public var description: String {
+    switch self {
+    case .missing(let name): return "the optimizer's state '\(name)' is missing or shaped unlike its parameter"
+    case .badStep(let step, let optimizer, let max): return "its \(optimizer) step count \(step) is outside 0...\(max)"
+    }
+  }
+}
+
 /// The gradient with L2 weight decay added: g + λw.
 @inline(__always)
 func decayed(_ g: Float, _ w: Float, _ weightDecay: Float) -> Float { weightDecay == 0 ? g : g + weightDecay * w }
 
 /// Stochastic gradient descent, optionally with momentum (v = μv + g; w -= lr v) or Nesterov momentum
 /// (w -= lr (g + μv)), as PyTorch defines them.
-public final class SGD: Optimizer {
+public final class SGD: ResumableOptimizer {
   public let parameters: [Tensor]
   public var learningRate: Float
   public let momentum: Float
   public let nesterov: Bool
   public let weightDecay: Float
+  /// The velocities, per parameter (unused without momentum).
   private var velocity: [[Float]]
+  public private(set) var stepCount = 0
+  public var stateName: String { "sgd" }
 
   public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) throws {
     guard learningRate > 0, learningRate.isFinite else { throw TensorError("SGD: the learning rate must be positive, got \(learningRate)") }
@@ -41,7 +102,17 @@ public final class SGD: Optimizer {
     velocity = parameters.map { [Float](repeating: 0, count: $0.count) }
   }
 
+  /// The velocities as `sgd.velocity.<k>` (none without momentum).
+  public func stateTensors() throws -> [(String, Tensor)] { momentum == 0 ? [] : try named("velocity", velocity) }
+
+  public func restoreState(_ tensors: [String: Tensor], step: Int) throws {
+    let saved = momentum == 0 ? velocity : try savedState("velocity", in: tensors)
+    stepCount = try checkedStep(step)
+    velocity = saved
+  }
+
   public func step() {
+    stepCount = Swift.min(stepCount + 1, Self.maxStep)
     for (k, p) in parameters.enumerated() {
       guard let grad = p.grad else { continue }
       for i in 0..<p.count {
@@ -58,11 +129,14 @@ public final class SGD: Optimizer {
 }
 
 /// RMSProp: s = ρs + (1-ρ)g²; w -= lr g / (√s + ε).
-public final class RMSProp: Optimizer {
+public final class RMSProp: ResumableOptimizer {
   public let parameters: [Tensor]
   public var learningRate: Float
   public let rho: Float, epsilon: Float, weightDecay: Float
+  /// The running means of the squared gradients, per parameter.
   private var square: [[Float]]
+  public private(set) var stepCount = 0
+  public var stateName: String { "rmsprop" }
 
   public init(_ parameters: [Tensor], learningRate: Float = 1e-3, rho: Float = 0.9, epsilon: Float = 1e-7, weightDecay: Float = 0) throws {
     guard learningRate > 0, learningRate.isFinite else { throw TensorError("RMSProp: the learning rate must be positive, got \(learningRate)") }
@@ -75,7 +149,17 @@ public final class RMSProp: Optimizer {
     square = parameters.map { [Float](repeating: 0, count: $0.count) }
   }
 
+  /// The running means of the squared gradients as `rmsprop.square.<k>`.
+  public func stateTensors() throws -> [(String, Tensor)] { try named("square", square) }
+
+  public func restoreState(_ tensors: [String: Tensor], step: Int) throws {
+    let saved = try savedState("square", in: tensors)
+    stepCount = try checkedStep(step)
+    square = saved
+  }
+
   public func step() {
+    stepCount = Swift.min(stepCount + 1, Self.maxStep)
     for (k, p) in parameters.enumerated() {
       guard let grad = p.grad else { continue }
       for i in 0..<p.count {
@@ -89,14 +173,17 @@ public final class RMSProp: Optimizer {
 
 /// Adam (Kingma and Ba 2015): m = β₁m + (1-β₁)g; v = β₂v + (1-β₂)g²; bias-corrected m̂ = m/(1-β₁ᵗ),
 /// v̂ = v/(1-β₂ᵗ); w -= lr m̂ / (√v̂ + ε).
-public final class Adam: Optimizer {
+public final class Adam: ResumableOptimizer {
   public let parameters: [Tensor]
   public var learningRate: Float
   public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
-  /// First and second moment estimates, per parameter (saved in checkpoints to resume training).
-  public var m: [[Float]], v: [[Float]]
+  /// First and second moment estimates, per parameter (read-only outside: `stateTensors()` and
+  /// `restoreState(_:step:)` save and restore them).
+  public private(set) var m: [[Float]], v: [[Float]]
   /// Steps taken so far.
-  public var t = 0
+  public private(set) var t = 0
+  public var stepCount: Int { t }
+  public var stateName: String { "adam" }
 
   public init(_ parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, weightDecay: Float = 0) throws {
     guard learningRate > 0, learningRate.isFinite else { throw TensorError("Adam: the learning rate must be positive, got \(learningRate)") }
@@ -111,21 +198,17 @@ public final class Adam: Optimizer {
     v = m
   }
 
-  /// The largest step count `restore(step:)` accepts: 2^53 (Float's bias corrections are exactly 1 long
-  /// before, and no run takes that many steps).
-  public static let maxStep = 1 << 53
+  /// The moments as `adam.m.<k>` and `adam.v.<k>`.
+  public func stateTensors() throws -> [(String, Tensor)] { try named("m", m) + named("v", v) }
 
-  /// Sets the step count from a saved run (a checkpoint), refusing a negative count or one above `maxStep`,
-  /// which would make the bias corrections meaningless or overflow.
-  public func restore(step: Int) throws {
-    guard step >= 0 && step <= Adam.maxStep else {
-      throw TensorError("Adam: a saved step count must be in 0...\(Adam.maxStep), got \(step): the checkpoint is damaged")
-    }
-    t = step
+  public func restoreState(_ tensors: [String: Tensor], step: Int) throws {
+    let (savedM, savedV) = (try savedState("m", in: tensors), try savedState("v", in: tensors))
+    t = try checkedStep(step)
+    (m, v) = (savedM, savedV)
   }
 
   public func step() {
-    // Saturating, and never below 1: a step count set out of range cannot trap or flip the update's sign.
+    // Saturating: restored at `maxStep` (the largest count accepted), the next step cannot overflow.
     t = t < Adam.maxStep ? Swift.max(t, 0) + 1 : Adam.maxStep
     let c1 = 1 - Foundation.pow(beta1, Float(t)), c2 = 1 - Foundation.pow(beta2, Float(t))
     let (b1, b2, lr, eps, wd) = (beta1, beta2, learningRate, epsilon, weightDecay)

@@ -88,13 +88,16 @@ final class DamagedCheckpointTests: XCTestCase {
   func testAnAdamStepCountOfIntMaxNeitherTrapsNorIsAccepted() throws {
     let p = try Tensor([1, 2], shape: [2], requiresGrad: true)
     let adam = try Adam([p])
-    XCTAssertThrowsError(try adam.restore(step: Int.max))
-    XCTAssertThrowsError(try adam.restore(step: -1))
-    try adam.restore(step: 5)
+    let state = Dictionary(uniqueKeysWithValues: try adam.stateTensors())
+    XCTAssertThrowsError(try adam.restoreState(state, step: Int.max)) { XCTAssertEqual($0 as? OptimizerStateError, .badStep(Int.max, optimizer: "Adam", max: Adam.maxStep)) }
+    XCTAssertThrowsError(try adam.restoreState(state, step: -1))
+    XCTAssertEqual(adam.t, 0, "a refused step count changes nothing")
+    try adam.restoreState(state, step: 5)
     XCTAssertEqual(adam.t, 5)
-    adam.t = Int.max  // set directly: the step saturates instead of trapping
+    try adam.restoreState(state, step: Adam.maxStep)  // the largest accepted: the next step saturates instead of trapping
     p.grad = [0.1, 0.1]
     adam.step()
+    XCTAssertEqual(adam.t, Adam.maxStep)
     XCTAssert(p.data.allSatisfy(\.isFinite))
   }
 

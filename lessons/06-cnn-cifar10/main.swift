@@ -541,16 +541,10 @@ func grouped(_ n: Int) -> String {
   return String(digits.enumerated().flatMap { i, ch in (i > 0 && (digits.count - i) % 3 == 0) ? [",", ch] : [ch] })
 }
 
-// MARK: - Checkpoints: the model, Adam's moments, the history so far and the validation split
+// MARK: - Checkpoints: Networks' TrainingCheckpoint (the model, Adam's moments and step count, the history) and the validation split
 
 func saveCheckpoint(_ path: String, model: Sequential, optimizer: Adam, history: History, split: ValidationSplit, run: String) throws {
-  var tensors = model.namedParameters.map { ("model.\($0.0)", $0.1) }
-  for (k, p) in model.parameters.enumerated() {
-    tensors.append(("adam.m.\(k)", try Tensor(optimizer.m[k], shape: p.shape)))
-    tensors.append(("adam.v.\(k)", try Tensor(optimizer.v[k], shape: p.shape)))
-  }
-  let historyJSON = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
-  try Checkpoint.save(tensors, to: path, metadata: ["epoch": String(history.epochs), "adam_t": String(optimizer.t), "history": historyJSON, "split": split.description, "run": run])
+  try TrainingCheckpoint.save(to: path, model: model, optimizer: optimizer, history: history, metadata: ["split": split.description, "run": run])
 }
 
 func loadCheckpoint(_ path: String, model: Sequential, optimizer: Adam, split: ValidationSplit) throws -> History {
@@ -561,31 +555,9 @@ func loadCheckpoint(_ path: String, model: Sequential, optimizer: Adam, split: V
   guard metadata["split"] == split.description else {
     throw LessonError("--resume: \(path) was trained with \(metadata["split"] ?? "the test set as its validation set"), this run holds out \(split.description); use the same --seed and --train-subset, or delete it to start afresh")
   }
-  let tensors = try Checkpoint.load(path)
-  try Checkpoint.requireFinite(tensors, path: path)
-  let saved = Dictionary(tensors, uniquingKeysWith: { a, _ in a })
-  for (name, p) in model.namedParameters {
-    guard let t = saved["model.\(name)"], t.shape == p.shape else {
-      throw LessonError("--resume: \(path) does not match this network ('\(name)'); delete it to start afresh")
-    }
-    p.data = t.data
+  do {
+    return try TrainingCheckpoint.load(from: path, model: model, optimizer: optimizer).history
+  } catch let mismatch as TrainingCheckpoint.Mismatch {
+    throw LessonError("--resume: \(mismatch)")
   }
-  for (k, p) in model.parameters.enumerated() {
-    guard let m = saved["adam.m.\(k)"], let v = saved["adam.v.\(k)"], m.shape == p.shape, v.shape == p.shape else {
-      throw LessonError("--resume: \(path) lacks the optimizer's state; delete it to start afresh")
-    }
-    optimizer.m[k] = m.data
-    optimizer.v[k] = v.data
-  }
-  guard let t = metadata["adam_t"].flatMap(Int.init), let json = metadata["history"] else {
-    throw LessonError("--resume: \(path) lacks its training history; delete it to start afresh")
-  }
-  let history: History
-  do { history = try History.decode(json: json) } catch {
-    throw LessonError("damaged checkpoint \(path): \(error); delete it to start afresh")
-  }
-  do { try optimizer.restore(step: t) } catch {
-    throw LessonError("damaged checkpoint \(path): its Adam step count \(t) is outside 0...\(Adam.maxStep); delete it to start afresh")
-  }
-  return history
 }

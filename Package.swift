@@ -71,7 +71,7 @@ let package = Package(
     .target(name: "BenchKit", swiftSettings: cpuFlags),
     .target(name: "PlotGallery", dependencies: ["Plotting"], swiftSettings: cpuFlags),
     // The course's playground: small networks on 2-D data, trained and drawn frame by frame for the site.
-    .target(name: "PlaygroundKit", dependencies: ["Networks", "Datasets", "Plotting", "Tensors"], swiftSettings: cpuFlags),
+    .target(name: "PlaygroundKit", dependencies: ["LessonKit", "Networks", "Datasets", "Plotting", "Tensors"], swiftSettings: cpuFlags),
 
     // MARK: - Executables
     .executableTarget(

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import LessonKit
 import Networks
 import Plotting
 import Tensors
@@ -144,10 +145,7 @@ public enum Playground {
       }
       diagram.mlp(layerSizes: sizes, weights: weights, layerNames: names, nodeLabels: false)
       let resolution = 48
-      let xs = cellCenters(x, count: resolution), ys = cellCenters(y, count: resolution)
-      var points: [Float] = []
-      for py in ys { for px in xs { points.append(Float(px)); points.append(Float(py)) } }
-      let grid = try Tensor.withoutGrad { try model(try Tensor(points, shape: [resolution * resolution, 2])).sigmoid() }.data.map { Double($0) }
+      let grid = try Lesson.probabilityGrid(x: x, y: y, resolution: resolution, probability: Lesson.sigmoidOutput(model))
       // Probabilities in steps of 0.1, drawn as cells: the frames stay small (PNG packs runs of one colour)
       // while the boundary and the model's confidence still read at a glance.
       let stepped = grid.map { ($0 * 10).rounded() / 10 }

@@ -25,24 +25,27 @@ extension Layer {
 
 // MARK: - Dense
 
-/// A fully connected layer: y = x W + b, with W of shape [inputs, outputs].
+/// A fully connected layer: y = x W + b, with W of shape [inputs, outputs] (without b when `useBias` is false).
 public final class Dense: Layer {
   public let weight: Tensor
   public let bias: Tensor
+  public let useBias: Bool
   public var kind: String { "Dense" }
-  public var namedParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+  public var namedParameters: [(String, Tensor)] { useBias ? [("weight", weight), ("bias", bias)] : [("weight", weight)] }
 
-  public init(_ inputs: Int, _ outputs: Int, initializer: Initializer = .heNormal, rng: inout SeededGenerator) throws {
+  public init(_ inputs: Int, _ outputs: Int, useBias: Bool = true, initializer: Initializer = .heNormal, rng: inout SeededGenerator) throws {
     guard inputs > 0, outputs > 0 else { throw TensorError("Dense: sizes must be positive, got \(inputs) -> \(outputs)") }
     weight = try initializer.make([inputs, outputs], fanIn: inputs, fanOut: outputs, using: &rng)
     bias = try Initializer.zeros.make([outputs], fanIn: inputs, fanOut: outputs, using: &rng)
+    bias.requiresGrad = useBias
+    self.useBias = useBias
   }
 
   public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
     guard x.rank == 2, x.shape[1] == weight.shape[0] else {
       throw TensorError("Dense: expects input [batch, \(weight.shape[0])], got shape \(x.shape)")
     }
-    return try x.matmul(weight) + bias
+    return useBias ? try x.matmul(weight) + bias : try x.matmul(weight)
   }
   public func outputShape(for input: [Int]) throws -> [Int] {
     guard input == [weight.shape[0]] else { throw TensorError("Dense: expects \(weight.shape[0]) inputs per sample, got shape \(input)") }
@@ -52,16 +55,18 @@ public final class Dense: Layer {
 
 // MARK: - Convolution and pooling
 
-/// A 2-D convolution over NCHW input with `filters` kernels of `kernel` x `kernel`.
+/// A 2-D convolution over NCHW input with `filters` kernels of `kernel` x `kernel` (without a bias when `useBias`
+/// is false: a batch normalisation that follows subtracts any bias again).
 public final class Conv2D: Layer {
   public let weight: Tensor
   public let bias: Tensor
+  public let useBias: Bool
   public let stride: Int
   public let padding: Int
   public var kind: String { "Conv2D" }
-  public var namedParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+  public var namedParameters: [(String, Tensor)] { useBias ? [("weight", weight), ("bias", bias)] : [("weight", weight)] }
 
-  public init(_ inChannels: Int, _ filters: Int, kernel: Int, stride: Int = 1, padding: Int = 0, initializer: Initializer = .heNormal, rng: inout SeededGenerator) throws {
+  public init(_ inChannels: Int, _ filters: Int, kernel: Int, stride: Int = 1, padding: Int = 0, useBias: Bool = true, initializer: Initializer = .heNormal, rng: inout SeededGenerator) throws {
     guard inChannels > 0, filters > 0, kernel > 0 else {
       throw TensorError("Conv2D: channels, filters and kernel must be positive, got \(inChannels), \(filters), \(kernel)")
     }
@@ -70,17 +75,19 @@ public final class Conv2D: Layer {
     let fanIn = inChannels * kernel * kernel
     weight = try initializer.make([filters, inChannels, kernel, kernel], fanIn: fanIn, fanOut: filters * kernel * kernel, using: &rng)
     bias = try Initializer.zeros.make([filters], fanIn: fanIn, fanOut: filters, using: &rng)
+    bias.requiresGrad = useBias
+    self.useBias = useBias
     self.stride = stride
     self.padding = padding
   }
 
   public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-    try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
+    try x.conv2d(weight: weight, bias: useBias ? bias : nil, stride: stride, padding: padding)
   }
   /// The convolution with a ReLU, and optionally a 2x2 max pooling, fused onto its output (what `Sequential`
   /// runs for Conv2D, ReLU and MaxPool2D(2) in a row).
   public func forward(_ x: Tensor, fusingReLU relu: Bool, maxPool2x2 pool: Bool) throws -> Tensor {
-    try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: relu, maxPool2x2: pool)
+    try x.conv2d(weight: weight, bias: useBias ? bias : nil, stride: stride, padding: padding, relu: relu, maxPool2x2: pool)
   }
   public func outputShape(for input: [Int]) throws -> [Int] {
     guard input.count == 3, input[0] == weight.shape[1] else {

@@ -79,26 +79,36 @@ func decayed(_ g: Float, _ w: Float, _ weightDecay: Float) -> Float { weightDeca
 
 /// Stochastic gradient descent, optionally with momentum (v = μv + g; w -= lr v) or Nesterov momentum
 /// (w -= lr (g + μv)), as PyTorch defines them.
+///
+/// Two kinds of weight decay: `weightDecay` λ adds λw to the gradient (L2 regularisation, "coupled": it goes
+/// through the momentum), `decoupledWeightDecay` λ shrinks the weights directly, w -= lr λ w, before the
+/// gradient step (Loshchilov and Hutter's "SGDW"): its strength follows the learning-rate schedule and does not
+/// depend on the momentum.
 public final class SGD: ResumableOptimizer {
   public let parameters: [Tensor]
   public var learningRate: Float
   public let momentum: Float
   public let nesterov: Bool
   public let weightDecay: Float
+  public let decoupledWeightDecay: Float
   /// The velocities, per parameter (unused without momentum).
   private var velocity: [[Float]]
   public private(set) var stepCount = 0
   public var stateName: String { "sgd" }
 
-  public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) throws {
+  public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0, decoupledWeightDecay: Float = 0) throws {
     guard learningRate > 0, learningRate.isFinite else { throw TensorError("SGD: the learning rate must be positive, got \(learningRate)") }
     guard momentum >= 0 && momentum < 1 else { throw TensorError("SGD: momentum must be in [0, 1), got \(momentum)") }
     guard !nesterov || momentum > 0 else { throw TensorError("SGD: Nesterov momentum needs momentum > 0") }
+    guard weightDecay >= 0, weightDecay.isFinite, decoupledWeightDecay >= 0, decoupledWeightDecay.isFinite else {
+      throw TensorError("SGD: weight decay must be >= 0 and finite, got \(weightDecay) and \(decoupledWeightDecay)")
+    }
     self.parameters = parameters
     self.learningRate = learningRate
     self.momentum = momentum
     self.nesterov = nesterov
     self.weightDecay = weightDecay
+    self.decoupledWeightDecay = decoupledWeightDecay
     velocity = parameters.map { [Float](repeating: 0, count: $0.count) }
   }
 
@@ -113,15 +123,25 @@ public final class SGD: ResumableOptimizer {
 
   public func step() {
     stepCount = Swift.min(stepCount + 1, Self.maxStep)
+    let (lr, mu, wd, shrink) = (learningRate, momentum, weightDecay, 1 - learningRate * decoupledWeightDecay)
     for (k, p) in parameters.enumerated() {
       guard let grad = p.grad else { continue }
-      for i in 0..<p.count {
-        let g = decayed(grad[i], p.data[i], weightDecay)
-        if momentum == 0 {
-          p.data[i] -= learningRate * g
-        } else {
-          velocity[k][i] = momentum * velocity[k][i] + g
-          p.data[i] -= learningRate * (nesterov ? g + momentum * velocity[k][i] : velocity[k][i])
+      // Through raw buffers: no copy-on-write or bounds check per value (a scalar loop over arrays cost
+      // ~44 ns a weight). The same operations in the same order for every value.
+      grad.withUnsafeBufferPointer { g in
+        p.data.withUnsafeMutableBufferPointer { w in
+          velocity[k].withUnsafeMutableBufferPointer { v in
+            for i in 0..<w.count {
+              if shrink != 1 { w[i] *= shrink }
+              let gi = decayed(g[i], w[i], wd)
+              if mu == 0 {
+                w[i] -= lr * gi
+              } else {
+                v[i] = mu * v[i] + gi
+                w[i] -= lr * (nesterov ? gi + mu * v[i] : v[i])
+              }
+            }
+          }
         }
       }
     }

@@ -30,14 +30,14 @@ public final class ProgressPrinter {
 
   private var shows: Bool { current % every == 0 || current == total || current == 1 }
 
-  func epochStarted(_ epoch: Int, of total: Int) {
+  public func epochStarted(_ epoch: Int, of total: Int) {
     current = epoch
     self.total = total
     if mode == .terminal && shows { write("Epoch \(epoch)/\(total)\n") }
   }
 
   /// After each batch: redraws the bar on a terminal at most ten times a second (and at the last batch).
-  func batchFinished(_ batch: Int, of total: Int, elapsed: Double, metrics: [(String, Double)]) {
+  public func batchFinished(_ batch: Int, of total: Int, elapsed: Double, metrics: [(String, Double)]) {
     guard mode == .terminal, shows else { return }
     let now = DispatchTime.now().uptimeNanoseconds
     guard batch == total || now - lastDraw > 100_000_000 else { return }
@@ -54,7 +54,7 @@ public final class ProgressPrinter {
   }
 
   /// At the end of an epoch, with every metric (validation included).
-  func epochFinished(_ epoch: Int, of total: Int, batches: Int, elapsed: Double, metrics: [(String, Double)]) {
+  public func epochFinished(_ epoch: Int, of total: Int, batches: Int, elapsed: Double, metrics: [(String, Double)]) {
     guard shows else { return }
     switch mode {
     case .terminal:

@@ -7,31 +7,39 @@ public final class Sequential {
 
   public init(_ layers: [Layer]) { self.layers = layers }
 
-  /// The forward pass (`training` switches dropout on). A Conv2D followed by a ReLU activation, and by a 2x2
-  /// max pooling after that, runs as one fused operation (`fusedRuns`): the same numbers, fewer passes over
-  /// memory.
+  /// The forward pass (`training` switches dropout on). A Conv2D followed by a ReLU activation, by a 2x2 max
+  /// pooling, or by both (ReLU then pooling) runs as one fused operation (`fusion(at:)`): the same numbers,
+  /// fewer passes over memory.
   public func forward(_ x: Tensor, training: Bool = false) throws -> Tensor {
     var h = x
     var i = 0
     while i < layers.count {
-      let fused = fusedRun(at: i)
-      if fused > 1, let conv = layers[i] as? Conv2D {
-        h = try conv.forward(h, fusingReLU: true, maxPool2x2: fused == 3)
+      let run = fusion(at: i)
+      if run.layers > 1, let conv = layers[i] as? Conv2D {
+        h = try conv.forward(h, fusingReLU: run.relu, maxPool2x2: run.pool)
       } else {
         h = try layers[i].forward(h, training: training)
       }
-      i += fused
+      i += run.layers
     }
     return h
   }
 
-  /// How many layers from `i` on run as one operation: 3 for Conv2D, ReLU, MaxPool2D(2) (stride 2, no
-  /// padding); 2 for Conv2D, ReLU; else 1.
-  public func fusedRun(at i: Int) -> Int {
-    guard layers[i] is Conv2D, i + 1 < layers.count, let act = layers[i + 1] as? Activation, act.function == .relu else { return 1 }
-    if i + 2 < layers.count, let pool = layers[i + 2] as? MaxPool2D, pool.kernel == 2, pool.stride == 2, pool.padding == 0 { return 3 }
-    return 2
+  /// The one rule for which layers from `i` on run as one operation: a Conv2D, then optionally a ReLU
+  /// activation, then optionally a MaxPool2D(2) (stride 2, no padding). `layers` is how many are taken (1 when
+  /// nothing fuses), `relu` and `pool` which of the two follow.
+  public func fusion(at i: Int) -> (layers: Int, relu: Bool, pool: Bool) {
+    guard layers[i] is Conv2D else { return (1, false, false) }
+    var j = i + 1
+    let relu = j < layers.count && (layers[j] as? Activation)?.function == .relu
+    if relu { j += 1 }
+    let pool = j < layers.count && (layers[j] as? MaxPool2D).map { $0.kernel == 2 && $0.stride == 2 && $0.padding == 0 } == true
+    if pool { j += 1 }
+    return (j - i, relu, pool)
   }
+
+  /// How many layers from `i` on run as one operation (see `fusion(at:)`).
+  public func fusedRun(at i: Int) -> Int { fusion(at: i).layers }
 
   /// The forward pass in evaluation mode.
   public func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x, training: false) }

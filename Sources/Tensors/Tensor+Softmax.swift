@@ -76,8 +76,12 @@ extension Tensor {
   }
 
   /// Mean softmax cross-entropy of `[batch, classes]` logits against integer labels, fused: the gradient is
-  /// (softmax - one-hot) / batch.
-  public func softmaxCrossEntropy(labels: [Int]) throws -> Tensor {
+  /// (softmax - target) / batch.
+  ///
+  /// With `labelSmoothing` ε the target is not one-hot but (1 - ε) one-hot + ε/K over the K classes (Szegedy et
+  /// al., 2016): the loss is (1 - ε)(log Σe^z - z_label) + ε (log Σe^z - mean(z)), so a confident right answer
+  /// still costs a little and the logits stop growing.
+  public func softmaxCrossEntropy(labels: [Int], labelSmoothing: Float = 0) throws -> Tensor {
     guard rank == 2 else { throw TensorError("softmaxCrossEntropy: logits must be [batch, classes], got shape \(shape)") }
     let (batch, classes) = (shape[0], shape[1])
     guard labels.count == batch else {
@@ -86,21 +90,30 @@ extension Tensor {
     if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
       throw TensorError("softmaxCrossEntropy: label \(bad) is out of range 0..<\(classes)")
     }
+    guard labelSmoothing >= 0 && labelSmoothing < 1 else {
+      throw TensorError("softmaxCrossEntropy: the label smoothing must be in [0, 1), got \(labelSmoothing)")
+    }
+    let eps = Double(labelSmoothing)
     var probs = [Float](repeating: 0, count: count)
     var loss = 0.0
     for r in 0..<batch {
       let row = r * classes
       var m = -Float.infinity
       for c in 0..<classes { m = Swift.max(m, data[row + c]) }
-      var s = 0.0
-      for c in 0..<classes { let e = Double(Foundation.exp(data[row + c] - m)); probs[row + c] = Float(e); s += e }
+      var s = 0.0, total = 0.0
+      for c in 0..<classes { let e = Double(Foundation.exp(data[row + c] - m)); probs[row + c] = Float(e); s += e; total += Double(data[row + c]) }
       for c in 0..<classes { probs[row + c] = Float(Double(probs[row + c]) / s) }
-      loss += Double(m) + Foundation.log(s) - Double(data[row + labels[r]])
+      let lse = Double(m) + Foundation.log(s)
+      loss += eps == 0 ? lse - Double(data[row + labels[r]]) : (1 - eps) * (lse - Double(data[row + labels[r]])) + eps * (lse - total / Double(classes))
     }
     return Tensor(result: [Float(loss / Double(batch))], shape: [], op: "softmaxCrossEntropy").recording([self]) { o in
       let scale = o.grad![0] / Float(batch)
       var g = probs
-      for r in 0..<batch { g[r * classes + labels[r]] -= 1 }
+      let (hit, spread) = (Float(1 - eps), Float(eps / Double(classes)))
+      for r in 0..<batch {
+        if spread != 0 { for c in 0..<classes { g[r * classes + c] -= spread } }
+        g[r * classes + labels[r]] -= hit
+      }
       for j in 0..<g.count { g[j] *= scale }
       self.accumulate(g)
     }

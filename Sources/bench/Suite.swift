@@ -233,8 +233,8 @@ struct Suite {
       while i < model.layers.count {
         // The same fusion as Sequential.forward.
         let layer = model.layers[i], start = DispatchTime.now().uptimeNanoseconds
-        let fused = model.fusedRun(at: i)
-        h = fused > 1 ? try (layer as! Conv2D).forward(h, fusingReLU: true, maxPool2x2: fused == 3) : try layer.forward(h, training: true)
+        let run = model.fusion(at: i), fused = run.layers
+        h = fused > 1 ? try (layer as! Conv2D).forward(h, fusingReLU: run.relu, maxPool2x2: run.pool) : try layer.forward(h, training: true)
         let name = model.layers[i..<(i + fused)].map(\.kind).joined(separator: "+")
         record("\(i) \(name) \(h.shape.map(String.init).joined(separator: "x")) forward", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         i += fused

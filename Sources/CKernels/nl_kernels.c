@@ -159,6 +159,74 @@ int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_
   return 1;
 }
 
+/// Lanes lo ..< hi of 16 (clamped).
+static inline unsigned short lane_range(long lo, long hi) {
+  if (lo < 0) lo = 0;
+  if (hi > 16) hi = 16;
+  return hi <= lo ? 0 : (unsigned short)(first_lanes(hi) & ~first_lanes(lo));
+}
+
+NL_AVX512
+int nl_unfold_padded(const float *x, long images, long image_size, long channels, long height, long width,
+                     long kh, long kw, long pad, long oh, long ow, float *cols, long row_stride) {
+  const long plane = oh * ow;
+  long row = 0;
+  for (long c = 0; c < channels; c++) {
+    for (long ki = 0; ki < kh; ki++) {
+      for (long kj = 0; kj < kw; kj++, row++) {
+        const long shift = kj - pad;
+        for (long i = 0; i < images; i++) {
+          float *dst = cols + row * row_stride + i * plane;
+          const float *img = x + i * image_size + c * height * width;
+          for (long oi = 0; oi < oh; oi++) {
+            const long ii = oi - pad + ki;
+            float *d = dst + oi * ow;
+            const int inside = ii >= 0 && ii < height;
+            // Lanes whose input column oj + q + shift lies in 0 ..< width are loaded (the others are zero and
+            // never read: masked lanes do not touch memory).
+            const float *srow = img + (inside ? ii : 0) * width + shift;
+            for (long oj = 0; oj < ow; oj += 16) {
+              const __mmask16 valid = inside ? lane_range(-shift - oj, width - shift - oj) & first_lanes(ow - oj) : 0;
+              _mm512_mask_storeu_ps(d + oj, first_lanes(ow - oj), _mm512_maskz_loadu_ps(valid, srow + oj));
+            }
+          }
+        }
+      }
+    }
+  }
+  return 1;
+}
+
+NL_AVX512
+int nl_fold_padded(const float *cols, long images, long image_size, long channels, long height, long width,
+                   long kh, long kw, long pad, long oh, long ow, float *gx, long row_stride) {
+  const long plane = oh * ow;
+  long row = 0;
+  for (long c = 0; c < channels; c++) {
+    for (long ki = 0; ki < kh; ki++) {
+      for (long kj = 0; kj < kw; kj++, row++) {
+        const long shift = kj - pad;
+        for (long i = 0; i < images; i++) {
+          const float *src = cols + row * row_stride + i * plane;
+          float *img = gx + i * image_size + c * height * width;
+          for (long oi = 0; oi < oh; oi++) {
+            const long ii = oi - pad + ki;
+            if (ii < 0 || ii >= height) continue;
+            float *grow = img + ii * width + shift;
+            for (long oj = 0; oj < ow; oj += 16) {
+              const __mmask16 valid = lane_range(-shift - oj, width - shift - oj) & first_lanes(ow - oj);
+              if (!valid) continue;
+              const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, grow + oj), _mm512_maskz_loadu_ps(valid, src + oi * ow + oj));
+              _mm512_mask_storeu_ps(grow + oj, valid, sum);
+            }
+          }
+        }
+      }
+    }
+  }
+  return 1;
+}
+
 #else
 int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
                     long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end) {
@@ -172,6 +240,14 @@ int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height,
   return 0;
 }
 int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
+  return 0;
+}
+int nl_unfold_padded(const float *x, long images, long image_size, long channels, long height, long width,
+                     long kh, long kw, long pad, long oh, long ow, float *cols, long row_stride) {
+  return 0;
+}
+int nl_fold_padded(const float *cols, long images, long image_size, long channels, long height, long width,
+                   long kh, long kw, long pad, long oh, long ow, float *gx, long row_stride) {
   return 0;
 }
 #endif

@@ -55,8 +55,49 @@ package func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, h
     }
     return
   }
+  if w.stride == 1 {
+    // Padded, stride 1 ("same" convolutions): each output row's run is a contiguous piece of an input row, with
+    // zeros where the window hangs over an edge (in masked AVX-512 loads where the processor has them).
+    if cKernels && nl_unfold_padded(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, w.padding, outHeight, outWidth,
+                                    cols, plane) != 0 { return }
+    forEachPaddedRun(images: images, channels: channels, height: height, width: width, window: w, outHeight: outHeight, outWidth: outWidth, rowStride: plane) { column, input, j0, j1 in
+      let dst = cols + column
+      guard let input else { dst.update(repeating: 0, count: outWidth); return }
+      if j0 > 0 { dst.update(repeating: 0, count: j0) }
+      copyFloats(from: x + input, to: dst + j0, count: j1 - j0)
+      if j1 < outWidth { (dst + j1).update(repeating: 0, count: outWidth - j1) }
+    }
+    return
+  }
   forEachWindowValue(images: images, channels: channels, height: height, width: width, window: w, outHeight: outHeight, outWidth: outWidth, rowStride: plane) { column, input in
     cols[column] = input.map { x[$0] } ?? 0
+  }
+}
+
+/// The stride-1, padded unfold's walk, shared by im2col and col2im: for every row (c, ki, kj) of the columns,
+/// every image and every output row, `body(column, input, j0, j1)`: the offset of the output row's run in the
+/// columns, and the input offset of its value at output column j0 (nil when the whole run lies in the padding);
+/// output columns j0..<j1 fall inside the image. Each input value receives its terms in row order, as in
+/// `forEachWindowValue`, so col2im's sums are the same bits either way.
+@inline(__always)
+private func forEachPaddedRun(images: Int, channels: Int, height: Int, width: Int, window w: Window2D, outHeight: Int, outWidth: Int, rowStride: Int, _ body: (Int, Int?, Int, Int) -> Void) {
+  let imageSize = channels * height * width, outPlane = outHeight * outWidth, p = w.padding
+  var row = 0
+  for c in 0..<channels {
+    for ki in 0..<w.kernelHeight {
+      for kj in 0..<w.kernelWidth {
+        let j0 = min(outWidth, max(0, p - kj)), j1 = max(j0, min(outWidth, width + p - kj))
+        for image in 0..<images {
+          let first = row * rowStride + image * outPlane
+          for oi in 0..<outHeight {
+            let i = oi - p + ki
+            let inside = i >= 0 && i < height && j1 > j0
+            body(first + oi * outWidth, inside ? image * imageSize + (c * height + i) * width + j0 - p + kj : nil, j0, j1)
+          }
+        }
+        row += 1
+      }
+    }
   }
 }
 
@@ -151,6 +192,14 @@ package func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int
         src += outWidth
         dst += width
       }
+    }
+    return
+  }
+  if w.stride == 1 {
+    if cKernels && nl_fold_padded(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, w.padding, outHeight, outWidth,
+                                  x, plane) != 0 { return }
+    forEachPaddedRun(images: images, channels: channels, height: height, width: width, window: w, outHeight: outHeight, outWidth: outWidth, rowStride: plane) { column, input, j0, j1 in
+      if let input { addFloats(from: cols + column + j0, to: x + input, count: j1 - j0) }
     }
     return
   }

@@ -33,6 +33,16 @@ final class ConvKernelTests: XCTestCase {
     try compare(n: 1, c: 7, h: 6, w: 6, f: 17, k: 1, stride: 3, padding: 2)  // 1x1 kernel, big stride and padding
   }
 
+  /// "Same" convolutions (stride 1, padded: the masked-vector unfold and fold), rows shorter and longer than a
+  /// vector, padding wider than the kernel's reach, and the shapes of lesson 10's network.
+  func testPaddedStrideOne() throws {
+    try compare(n: 2, c: 3, h: 31, w: 31, f: 5, k: 3, stride: 1, padding: 1)
+    try compare(n: 3, c: 2, h: 15, w: 17, f: 4, k: 3, stride: 1, padding: 1)
+    try compare(n: 2, c: 2, h: 7, w: 7, f: 3, k: 3, stride: 1, padding: 3)
+    try compare(n: 2, c: 4, h: 3, w: 3, f: 4, k: 3, stride: 1, padding: 1)
+    try compare(n: 1, c: 2, h: 40, w: 33, f: 2, k: 5, stride: 1, padding: 2)
+  }
+
   /// Batches cut into chunks of several images (the dY copy, the zero-padded rows, the shares of dW summed in
   /// order), with and without the dot-product path for dW (k = padded chunk width >= 256).
   func testChunksOfSeveralImages() throws {

@@ -32,4 +32,14 @@ int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height,
 /// values below zero become zero (the winners stay). Reads only the windows, writes only the outputs.
 /// AVX-512 only; returns 1.
 int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu);
+/// im2col for stride 1 and any padding (a "same" convolution), laid out as nl_unfold_small's: each output row
+/// of each window row in masked vector loads (zeros where the window hangs over the image's edge). Returns 1.
+int nl_unfold_padded(const float *x, long images, long image_size, long channels, long height, long width,
+                     long kh, long kw, long pad, long oh, long ow, float *cols, long row_stride);
+
+/// Its adjoint: adds the columns back into `gx`, each value's terms in the order of the rows (c, ki, kj), as the
+/// general col2im. Returns 1.
+int nl_fold_padded(const float *cols, long images, long image_size, long channels, long height, long width,
+                   long kh, long kw, long pad, long oh, long ow, float *gx, long row_stride);
+
 #endif

@@ -78,6 +78,12 @@ public struct LessonOptions: ParsableArguments {
     }
   }
 
+  /// A count flag (`--epochs`, `--hidden`, `--batch-size`) that must be at least `minimum` when given: a
+  /// ValidationError "--epochs must be at least 1, got 0" otherwise. (The upper limits are `sizeLimits`.)
+  public static func checkAtLeast(_ value: Int?, _ flag: String, _ minimum: Int = 1) throws {
+    if let value, value < minimum { throw ValidationError("\(flag) must be at least \(minimum), got \(value)") }
+  }
+
   /// A rate flag (`--lr`) that must be positive and finite, with a message that quotes what was typed when
   /// it overflowed the type (1e40 is read as a Float infinity).
   public static func checkPositive<F: BinaryFloatingPoint>(_ value: F, _ flag: String, below limit: F? = nil) throws {

@@ -24,8 +24,8 @@ struct NeuronLesson: ParsableCommand {
   var lr: Float = 0.5
 
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+    try LessonOptions.checkAtLeast(epochs, "--epochs")
+    try LessonOptions.checkPositive(lr, "--lr")
   }
 
   func run() throws {

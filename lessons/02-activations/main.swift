@@ -27,9 +27,9 @@ struct ActivationsLesson: ParsableCommand {
   var hidden: Int = 16
 
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
-    guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
+    try LessonOptions.checkAtLeast(epochs, "--epochs")
+    try LessonOptions.checkPositive(lr, "--lr")
+    try LessonOptions.checkAtLeast(hidden, "--hidden")
   }
 
   static let activations: [ActivationKind] = [.sigmoid, .tanh, .relu, .leakyRelu(slope: 0.1), .elu(alpha: 1), .softplus, .gelu, .silu]

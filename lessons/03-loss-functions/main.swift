@@ -24,8 +24,8 @@ struct LossFunctionsLesson: ParsableCommand {
   var delta: Float = 1
 
   func validate() throws {
-    if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-    guard delta > 0, delta.isFinite else { throw ValidationError("--delta must be a positive number, got \(delta)") }
+    try LessonOptions.checkAtLeast(steps, "--steps")
+    try LessonOptions.checkPositive(delta, "--delta")
   }
 
   /// Learning rate of the line fits' gradient descent.

@@ -27,8 +27,8 @@ struct GradientDescentLesson: ParsableCommand {
   var steps: Int?
 
   func validate() throws {
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
-    if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+    try LessonOptions.checkPositive(lr, "--lr")
+    try LessonOptions.checkAtLeast(steps, "--steps")
   }
 
   func run() throws {

@@ -47,11 +47,11 @@ struct CNNLesson: ParsableCommand {
   var overwriteCheckpoint = false
 
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+    try LessonOptions.checkAtLeast(epochs, "--epochs")
+    try LessonOptions.checkAtLeast(batchSize, "--batch-size")
+    try LessonOptions.checkPositive(lr, "--lr")
     if let t = trainSubset, t < 2 { throw ValidationError("--train-subset must be at least 2 (one image is held out for validation), got \(t)") }
-    if let t = testSubset, t < 1 { throw ValidationError("--test-subset must be at least 1, got \(t)") }
+    try LessonOptions.checkAtLeast(testSubset, "--test-subset")
   }
 
   func run() throws {

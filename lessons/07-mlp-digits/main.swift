@@ -35,9 +35,9 @@ struct DigitsLesson: ParsableCommand {
   var testFraction: Double = 0.2
 
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+    try LessonOptions.checkAtLeast(epochs, "--epochs")
+    try LessonOptions.checkAtLeast(batchSize, "--batch-size")
+    try LessonOptions.checkPositive(lr, "--lr")
     guard testFraction > 0, testFraction < 1 else { throw ValidationError("--test-fraction must be between 0 and 1, got \(testFraction)") }
   }
 

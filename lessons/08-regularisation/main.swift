@@ -35,9 +35,9 @@ struct RegularisationLesson: ParsableCommand {
   var dropout: Float = 0.5
 
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    guard perClass >= 1 else { throw ValidationError("--per-class must be at least 1, got \(perClass)") }
-    guard weightDecay > 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be a positive number, got \(weightDecay)") }
+    try LessonOptions.checkAtLeast(epochs, "--epochs")
+    try LessonOptions.checkAtLeast(perClass, "--per-class")
+    try LessonOptions.checkPositive(weightDecay, "--weight-decay")
     guard dropout > 0, dropout < 1 else { throw ValidationError("--dropout must be between 0 and 1, got \(dropout)") }
   }
 

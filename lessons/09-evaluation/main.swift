@@ -39,9 +39,9 @@ struct EvaluationLesson: ParsableCommand {
   var hidden: Int = 0
 
   func validate() throws {
-    guard costRatio > 0, costRatio.isFinite else { throw ValidationError("--cost-ratio must be a positive number, got \(costRatio)") }
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+    try LessonOptions.checkPositive(costRatio, "--cost-ratio")
+    try LessonOptions.checkAtLeast(epochs, "--epochs")
+    try LessonOptions.checkPositive(lr, "--lr")
     guard hidden >= 0 else { throw ValidationError("--hidden must be 0 or more, got \(hidden)") }
   }
 

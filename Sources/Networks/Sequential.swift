@@ -14,15 +14,22 @@ public final class Sequential {
     var h = x
     var i = 0
     while i < layers.count {
-      let run = fusion(at: i)
-      if run.layers > 1, let conv = layers[i] as? Conv2D {
-        h = try conv.forward(h, fusingReLU: run.relu, maxPool2x2: run.pool)
-      } else {
-        h = try layers[i].forward(h, training: training)
-      }
-      i += run.layers
+      let step = try forwardStep(at: i, h, training: training)
+      h = step.output
+      i += step.layers
     }
     return h
+  }
+
+  /// One step of `forward`: the layers from `i` that `fusion(at:)` joins (a single layer when nothing fuses)
+  /// applied to `x`; the output, and how many layers ran. Code that times each step (bench) calls this, so it
+  /// runs exactly what `forward` runs.
+  public func forwardStep(at i: Int, _ x: Tensor, training: Bool) throws -> (output: Tensor, layers: Int) {
+    let run = fusion(at: i)
+    if run.layers > 1, let conv = layers[i] as? Conv2D {
+      return (try conv.forward(x, fusingReLU: run.relu, maxPool2x2: run.pool), run.layers)
+    }
+    return (try layers[i].forward(x, training: training), 1)
   }
 
   /// The one rule for which layers from `i` on run as one operation: a Conv2D, then optionally a ReLU

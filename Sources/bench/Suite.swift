@@ -231,10 +231,10 @@ struct Suite {
       var h = x
       var i = 0
       while i < model.layers.count {
-        // The same fusion as Sequential.forward.
-        let layer = model.layers[i], start = DispatchTime.now().uptimeNanoseconds
-        let run = model.fusion(at: i), fused = run.layers
-        h = fused > 1 ? try (layer as! Conv2D).forward(h, fusingReLU: run.relu, maxPool2x2: run.pool) : try layer.forward(h, training: true)
+        // Sequential.forward one step at a time (fused layers as one step).
+        let start = DispatchTime.now().uptimeNanoseconds
+        let step = try model.forwardStep(at: i, h, training: true), fused = step.layers
+        h = step.output
         let name = model.layers[i..<(i + fused)].map(\.kind).joined(separator: "+")
         record("\(i) \(name) \(h.shape.map(String.init).joined(separator: "x")) forward", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         i += fused

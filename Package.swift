@@ -105,11 +105,12 @@ let package = Package(
     lesson("07-mlp-digits"),
     lesson("08-regularisation"),
     lesson("09-evaluation"),
+    lesson("10-fast-cifar"),
 
     // MARK: - Tests
     .testTarget(
       name: "LessonTests",
-      dependencies: ["FigureTesting", "Datasets", "Tensors", "Support", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "08-regularisation", "09-evaluation"],
+      dependencies: ["FigureTesting", "Datasets", "Tensors", "Support", "01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "08-regularisation", "09-evaluation", "10-fast-cifar"],
       exclude: ["Baselines"],
       swiftSettings: cpuFlags),
     .testTarget(name: "SiteTests", dependencies: ["site"], swiftSettings: cpuFlags),

@@ -26,7 +26,7 @@ final class HostileInputSweepTests: XCTestCase {
     var outFlag = "--out"
   }
 
-  static let lessons = ["01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "09-evaluation"]
+  static let lessons = ["01-neuron", "02-activations", "03-loss-functions", "04-gradient-descent", "05-backpropagation", "06-cnn-cifar10", "07-mlp-digits", "09-evaluation", "10-fast-cifar"]
 
   func write(_ path: String, _ bytes: [UInt8]) {
     try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -112,6 +112,14 @@ final class HostileInputSweepTests: XCTestCase {
       Case(program: "06-cnn-cifar10", args: ["--quick", "--data", asFolder], expect: "is a folder"),
       Case(program: "06-cnn-cifar10", args: ["--quick", "--data", asDevice], expect: "is a device"),
       Case(program: "06-cnn-cifar10", args: ["--quick", "--data", tooLarge], expect: "more than a CIFAR-10 batch"),
+      Case(program: "10-fast-cifar", args: ["--quick", "--data", asFolder], expect: "is a folder"),
+      Case(program: "10-fast-cifar", args: ["--widths", "32,64"], expect: "--widths"),
+      Case(program: "10-fast-cifar", args: ["--widths", "32,x,64"], expect: "--widths"),
+      Case(program: "10-fast-cifar", args: ["--epochs", "0"], expect: "--epochs"),
+      Case(program: "10-fast-cifar", args: ["--epochs", "nan"], expect: "--epochs"),
+      Case(program: "10-fast-cifar", args: ["--batch-size", "1"], expect: "--batch-size"),
+      Case(program: "10-fast-cifar", args: ["--lr", "-1"], expect: "--lr"),
+      Case(program: "10-fast-cifar", args: ["--ablation-epochs", "-2"], expect: "--ablation-epochs"),
     ]
     // Lesson 6 resuming from damaged checkpoints (written into the case's output folder below).
     let data = try cifarFixture()

@@ -412,6 +412,60 @@ final class CNNLessonTests: XCTestCase {
   }
 }
 
+/// Lesson 10 on a small CIFAR-10 fixture in the official layout: every figure the README shows, its numbers'
+/// keys, the ablation and the views of test-time augmentation, and the same bits from the same seed.
+final class FastCIFARLessonTests: XCTestCase {
+  var data: String!
+
+  override func setUpWithError() throws {
+    data = NSTemporaryDirectory() + "/fast-cifar-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+    var rng = SeededGenerator(seed: 9)
+    for file in CIFAR10.trainFiles + CIFAR10.testFiles {
+      let n = 24
+      let set = CIFAR10(pixels: (0..<(n * CIFAR10.imageSize)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, labels: (0..<n).map { $0 % 10 })
+      try set.write(to: data + "/" + file)
+    }
+  }
+
+  override func tearDown() { try? FileManager.default.removeItem(atPath: data) }
+
+  func testQuickRun() throws {
+    let args = ["--quick", "--data", data, "--batch-size", "32"]
+    let run = try LessonRun.run("10-fast-cifar", args), again = try LessonRun.run("10-fast-cifar", args)
+    defer { run.remove(); again.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    try run.checkFigureFiles()
+    XCTAssertEqual(try run.figures(), try LessonRun.readmeFigures("10-fast-cifar"))
+    try run.checkNumberMarkers()
+    let s = try run.summary()
+    for key in ["test_accuracy", "plain_test_accuracy", "wall_seconds", "epoch_seconds", "peak_rss_bytes", "training_seconds"] {
+      XCTAssertNotNil(s[key] as? Double, key)
+    }
+    XCTAssertLessThan(try XCTUnwrap(s["training_seconds"] as? Double), try XCTUnwrap(s["wall_seconds"] as? Double))
+    // 24 test images: every accuracy is a whole number of them.
+    let views = try XCTUnwrap(s["test_time_augmentation"] as? [String: [String: Double]])
+    XCTAssertEqual(Set(views.keys), ["views_1", "views_2", "views_6"])
+    XCTAssertEqual(views["views_6"]?["accuracy"], s["test_accuracy"] as? Double)
+    XCTAssertEqual(views["views_1"]?["accuracy"], s["plain_test_accuracy"] as? Double)
+    for (_, v) in views { XCTAssertEqual(v["accuracy"]! * 24, (v["accuracy"]! * 24).rounded(), accuracy: 1e-9) }
+    // The full recipe and each trick removed (one added), each a short run.
+    let ablation = try XCTUnwrap(s["ablation"] as? [String: [String: Double]])
+    XCTAssertEqual(ablation.count, 10)
+    XCTAssertNotNil(ablation["no_whitening"]?["accuracy"])
+    XCTAssertNotNil(ablation["with_residual_branches"]?["accuracy"])
+    XCTAssert(run.output.contains("Total params:"), "the model summary is printed")
+    XCTAssertEqual(s["parameters"] as? Int, 146_424)
+    // Same seed, same bits: every figure and every number but the timings.
+    for fig in try run.figures() {
+      for ext in ["png", "svg"] {
+        XCTAssertEqual(FileManager.default.contents(atPath: "\(run.folder)/\(fig).\(ext)"), FileManager.default.contents(atPath: "\(again.folder)/\(fig).\(ext)"), "\(fig).\(ext)")
+      }
+    }
+    try run.checkBaseline("network")
+  }
+}
+
 /// Lesson 9 on small fixtures in the real files' formats (CI has no data/), and its metrics against an
 /// independent computation in Python from the scores.csv it writes.
 final class EvaluationLessonTests: XCTestCase {

@@ -388,6 +388,21 @@ func profileLayers(_ recipe: Recipe, train: CIFAR10, seed: UInt64, say: (String)
   return shares.mapValues { $0 / max(total, 1e-12) }
 }
 
+/// The FMA loop's rate (Kernels' PeakProbe) in GFLOP/s: the best of three tries on one thread and on all of them.
+func fmaPeak() -> (one: Double, all: Double, threads: Int) {
+  let iterations = 2_000_000, threads = KernelSettings.threads
+  func rate(_ n: Int) -> Double {
+    var best = 0.0
+    for _ in 0..<3 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      DispatchQueue.concurrentPerform(iterations: n) { _ in _ = PeakProbe.run(iterations: iterations) }
+      best = max(best, Double(n) * Double(iterations) * PeakProbe.flopsPerIteration / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
+    }
+    return best
+  }
+  return (rate(1), rate(threads), threads)
+}
+
 /// Multiply-adds × 2 of one image's forward pass through the convolutions and the linear layer.
 func forwardFLOPs(_ model: Sequential) throws -> Double {
   var shape = [3, 32, 32]
@@ -444,6 +459,8 @@ func trainingModeMistake(_ model: Sequential, _ test: CIFAR10, count: Int) throw
       let x = try test.batch([i], flips: [false], shifts: [(dx: 0, dy: 0)])
       if try model.forward(x, training: false).argmax(axis: 1)[0] == test.labels[i] { right.evaluation += 1 }
       if try model.forward(x, training: true).argmax(axis: 1)[0] == test.labels[i] { right.training += 1 }
+      // Training mode also moved the running statistics: put them back before the next image.
+      for (k, b) in model.namedBuffers.enumerated() { b.1.data = saved[k] }
     }
   }
   return (count, Double(right.evaluation) / Double(max(count, 1)), Double(right.training) / Double(max(count, 1)))
@@ -730,6 +747,9 @@ struct FastCIFARLesson: ParsableCommand {
     lesson.say(String(format: "%.1f MFLOP per image forward; a training step (forward and backward) is about 3 times that", flops / 1e6))
     let shares = try profileLayers(recipe, train: train, seed: lesson.seed(1), say: { _ in })
     lesson.say("Share of a training step: " + shares.sorted { $0.value > $1.value }.map { String(format: "%@ %.0f%%", $0.key, 100 * $0.value) }.joined(separator: ", "))
+    // What the cores can do at most: a loop of nothing but independent fused multiply-adds, on one thread and on all.
+    let peak = fmaPeak()
+    lesson.say(String(format: "FMA peak of this machine: %.0f GFLOP/s on one thread, %.0f on %d", peak.one, peak.all, peak.threads))
 
     // MARK: The full recipe, timed
     // figure: accuracy-vs-time, schedule, batchnorm-statistics, whitening
@@ -806,6 +826,9 @@ struct FastCIFARLesson: ParsableCommand {
     lesson.summary["forward_mflop_per_image"] = .number(flops / 1e6)
     lesson.summary["training_gflops"] = .number(3 * flops * Double(train.count) * recipe.epochs / main.trainingSeconds / 1e9)
     lesson.summary["step_time_share"] = .object(shares.mapValues { .number($0) })
+    lesson.summary["fma_peak_gflops_one_thread"] = .number(peak.one)
+    lesson.summary["fma_peak_gflops"] = .number(peak.all)
+    lesson.summary["training_share_of_peak"] = .number(3 * flops * Double(train.count) * recipe.epochs / main.trainingSeconds / 1e9 / peak.all)
     lesson.summary["whitening_seconds"] = .number(main.whiteningSeconds)
     lesson.summary["averaging_seconds"] = .number(main.averagingSeconds)
     lesson.summary["test_time_augmentation"] = .object(Dictionary(uniqueKeysWithValues: zip(["views_1", "views_2", "views_6"], views.map {
@@ -821,9 +844,9 @@ struct FastCIFARLesson: ParsableCommand {
     lesson.summary["lesson6_test_accuracy"] = .number(lesson6?.testAccuracy ?? 0)
     lesson.summary["lesson6_minutes"] = .number((lesson6?.seconds.last ?? 0) / 60)
     lesson.summary["widths"] = .list(recipe.widths.map { .number(Double($0)) })
-    let peak = peakResidentBytes() ?? 0
-    lesson.summary["peak_rss_bytes"] = .number(peak)
-    lesson.summary["peak_rss_gb"] = .number(peak / 1e9)
+    let rss = peakResidentBytes() ?? 0
+    lesson.summary["peak_rss_bytes"] = .number(rss)
+    lesson.summary["peak_rss_gb"] = .number(rss / 1e9)
     try lesson.writeHistory(trainLoss: main.trainLoss, trainAccuracy: main.trainAccuracy.map { Optional($0) }, validationAccuracy: main.curve.map { Optional($0.1) }, epochSeconds: main.epochSeconds.map { Optional($0) })
     try lesson.finish()
   }

@@ -110,7 +110,7 @@ func makeNetwork(_ recipe: Recipe, rng: inout SeededGenerator) throws -> Sequent
 
 /// A 3x3 convolution (padding 1) whose first filters pass their own input channel straight through (the
 /// "identity" or Dirac start: the block begins as nearly the identity map and learns a change to it), the
-/// others uniform in ±1/√fan-in, PyTorch's default.
+/// others normal with the spread of PyTorch's default (uniform in ±1/√fan-in has standard deviation 1/√(3 fan-in)).
 func conv(_ inputs: Int, _ outputs: Int, useBias: Bool, identity: Bool, rng: inout SeededGenerator) throws -> Conv2D {
   let layer = try Conv2D(inputs, outputs, kernel: 3, padding: 1, useBias: useBias, initializer: .normal(std: (1 / Float(3 * inputs * 9)).squareRoot()), rng: &rng)
   for f in 0..<(identity ? min(inputs, outputs) : 0) {

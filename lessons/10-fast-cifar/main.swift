@@ -579,20 +579,21 @@ func accuracyFigure(_ run: RunResult, lesson6: Lesson6Run?) throws -> Figure {
 // end figure
 
 // figure: ablation
-/// What each trick is worth: the full recipe's test accuracy minus the accuracy without it, in the short runs.
+/// What each change to the recipe does, in the short runs: its test accuracy minus the full recipe's, in
+/// percentage points. Removing a trick that helps gives a bar below zero; so does adding one that hurts.
 func ablationFigure(_ runs: [(name: String, accuracy: Double, seconds: Double)], epochs: Double) throws -> Figure {
   let full = runs[0].accuracy
-  let rest = Array(runs.dropFirst()).sorted { full - $0.accuracy > full - $1.accuracy }
+  let rest = Array(runs.dropFirst()).sorted { $0.accuracy < $1.accuracy }
   let fig = Figure(width: 1000, height: 500)
   let ax = fig.axes
-  ax.title = String(format: "Accuracy lost when one trick is removed (runs of %@ epoch%@; full recipe %.1f%%)", epochs.formatted(), epochs == 1 ? "" : "s", 100 * full)
-  ax.yLabel = "percentage points lost"
+  ax.title = String(format: "Each change to the recipe: its test accuracy minus the full recipe's %.1f%% (runs of %@ epoch%@)", 100 * full, epochs.formatted(), epochs == 1 ? "" : "s")
+  ax.yLabel = "change in test accuracy (percentage points)"
   let names = rest.map(\.name)
-  let lost = rest.map { 100 * (full - $0.accuracy) }
-  ax.bars(categories: names, values: lost.map { max($0, 0) }, label: "the trick helps", color: Palette.color(0))
-  ax.bars(categories: names, values: lost.map { min($0, 0) }, label: "removing it helps", color: Palette.color(1))
+  let change = rest.map { 100 * ($0.accuracy - full) }
+  ax.bars(categories: names, values: change.map { min($0, 0) }, label: "worse than the full recipe", color: Palette.color(1))
+  ax.bars(categories: names, values: change.map { max($0, 0) }, label: "better than the full recipe", color: Palette.color(0))
   ax.horizontalLine(at: 0, color: .ink, width: 1, dash: .solid)
-  ax.legend = .upperRight
+  ax.legend = .lowerRight
   ax.tickFontSize = 10
   return fig
 }

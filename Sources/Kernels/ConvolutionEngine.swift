@@ -9,8 +9,12 @@ package struct ConvLayout: Sendable {
   /// Whether a ReLU, and a 2x2 max pooling, are fused onto the output.
   package let relu: Bool, pool: Bool
 
-  package init(n: Int, c: Int, h: Int, w: Int, f: Int, window: Window2D, oh: Int, ow: Int, relu: Bool, pool: Bool) {
+  /// The GEMM micro-kernel of all three products (`GEMM.kernel(for:)` the precision asked for).
+  let kernel: GEMM.Kernel
+
+  package init(n: Int, c: Int, h: Int, w: Int, f: Int, window: Window2D, oh: Int, ow: Int, relu: Bool, pool: Bool, precision: Precision = .float32) {
     (self.n, self.c, self.h, self.w, self.f, self.window, self.oh, self.ow, self.relu, self.pool) = (n, c, h, w, f, window, oh, ow, relu, pool)
+    kernel = GEMM.kernel(for: precision)
   }
   package var kdim: Int { c * window.kernelHeight * window.kernelWidth }
   package var plane: Int { oh * ow }
@@ -87,14 +91,14 @@ package struct ConvLayout: Sendable {
     if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
       // Columns in runs of one image's plane, stored straight into NCHW.
       GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
-                    beta: 0, c: target, ldc: plane, threads: 1, kernel: GEMM.kernel, runs: .init(length: plane, stride: f * plane), bias: bias)
+                    beta: 0, c: target, ldc: plane, threads: 1, kernel: kernel, runs: .init(length: plane, stride: f * plane), bias: bias)
     } else {
       // Small planes (most tiles would straddle two images): a plain product, then a copy per image.
       let product = GEMM.PackingBuffers.shared.take(bytes: 4 * f * width)
       defer { GEMM.PackingBuffers.shared.give(product) }
       let y = product.pointer.assumingMemoryBound(to: Float.self)
       GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
-                    beta: 0, c: y, ldc: width, threads: 1, kernel: GEMM.kernel, bias: bias)
+                    beta: 0, c: y, ldc: width, threads: 1, kernel: kernel, bias: bias)
       for i in 0..<images.count {
         for fi in 0..<f { copyFloats(from: y + fi * width + i * plane, to: target + (i * f + fi) * plane, count: plane) }
       }
@@ -164,7 +168,7 @@ package struct ConvLayout: Sendable {
       let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
       unfold(images, x: p.x, into: cols)
       GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: stride, transB: true,
-                    beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: GEMM.kernel)
+                    beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: kernel)
     }
     if let shares = p.sharesB {
       var fi = 0
@@ -179,7 +183,7 @@ package struct ConvLayout: Sendable {
     if let gx = p.gx {
       let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
       GEMM.multiply(m: kdim, n: width, k: f, a: p.weight, lda: kdim, transA: true, b: dy, ldb: ldy, transB: false,
-                    beta: 0, c: dcols, ldc: width, threads: 1, kernel: GEMM.kernel)
+                    beta: 0, c: dcols, ldc: width, threads: 1, kernel: kernel)
       let target = gx + images.lowerBound * image
       target.update(repeating: 0, count: images.count * image)
       col2im(dcols, images: images.count, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: target, rowStride: width)

@@ -14,6 +14,20 @@ import Foundation
 /// the panels. On AVX-512, A·Bᵀ with long rows goes to unpacked dot products instead. The output is split
 /// into one contiguous block of rows or columns per thread; every element of C is accumulated in the same
 /// order whatever the split, so the result does not depend on the thread count.
+/// The arithmetic of a matrix product or a convolution.
+public enum Precision: String, Sendable, CaseIterable {
+  /// Float32 operands and sums: the default, and what the gradient checks hold to.
+  case float32
+  /// Mixed precision: the operands rounded to bfloat16 (float32's range, 8 significant bits instead of 24;
+  /// round to nearest even), their products summed in float32, as GPUs and TPUs train. On processors with
+  /// AVX512_BF16 each instruction does twice the multiply-adds of a float32 one; elsewhere (and with
+  /// `NEURAL_LESSONS_KERNEL=avx2` or `=portable`) it runs as float32, so the numbers differ from machine to
+  /// machine (`isNative` says which).
+  case bfloat16
+  /// Whether this precision runs as itself on this processor (bfloat16 needs AVX512_BF16 and the AVX-512 kernels).
+  public var isNative: Bool { self == .float32 || (KernelSettings.hasBF16 && GEMM.kernel.usesAVX512) }
+}
+
 public enum GEMM {
   /// A micro-kernel and the tile it computes.
   package struct Kernel: @unchecked Sendable {
@@ -23,6 +37,9 @@ public enum GEMM {
     package var usesAVX512: Bool { nr == 32 }
     /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns, add to C (else overwrite), row bias)
     let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, UnsafePointer<Float>?) -> Void
+    /// Whether its panels hold bfloat16 pairs (one 32-bit word per two terms; see `Precision.bfloat16`): then
+    /// both operands are always packed, by the C packing routines, and kc counts pairs.
+    package var packsPairs = false
   }
   /// The Swift micro-kernel (6 x 16 in SIMD8): any processor. Without FMA instructions in the build (no
   /// -march flag) each `addingProduct` is a call to fmaf, so it is the slow path; it rounds exactly as the C
@@ -38,6 +55,17 @@ public enum GEMM {
   }
   package static let avx512x8 = Kernel(name: "avx512-8x32", mr: 8, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     nl_gemm_avx512_8x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
+  }
+  /// The bfloat16 micro-kernel (8 x 32 on VDPBF16PS; float32 sums): only where `KernelSettings.hasBF16`.
+  package static let bf16 = Kernel(name: "avx512bf16-8x32", mr: 8, nr: 32, run: { kp, a, b, _, c, ldc, rows, columns, accumulate, bias in
+    nl_gemm_bf16_8x32(kp, UnsafeRawPointer(a).assumingMemoryBound(to: UInt32.self), UnsafeRawPointer(b).assumingMemoryBound(to: UInt32.self),
+                      c, ldc, rows, columns, accumulate ? 1 : 0, bias)
+  }, packsPairs: true)
+  /// The kernel for a precision: `kernel`, or the bfloat16 one where the processor has it and `kernel` is an
+  /// AVX-512 one (`NEURAL_LESSONS_KERNEL=avx2` or `=portable` runs bfloat16 as float32, as processors without
+  /// AVX512_BF16 do).
+  package static func kernel(for precision: Precision) -> Kernel {
+    precision == .bfloat16 && Precision.bfloat16.isNative ? bf16 : kernel
   }
   /// Every micro-kernel this processor can run (the tests compare them bit for bit).
   package static var available: [Kernel] {
@@ -108,7 +136,11 @@ public enum GEMM {
     if k == 0 || (transB && !transA && k >= tuning.dotMinimumK && kernel.usesAVX512 && runs == nil) {
       // These add to C: clear it first when beta is 0, and add the bias after.
       if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }
-      if k > 0 { dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts) }
+      if k > 0 && kernel.packsPairs {
+        dotProductsBF16(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
+      } else if k > 0 {
+        dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
+      }
       if let bias { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee += bias[i] } } }
       return
     }
@@ -153,6 +185,33 @@ public enum GEMM {
     if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
   }
 
+  /// C += A Bᵀ in bfloat16 pairs (see `nl_dot_nt_bf16`): the rows of A and B rounded into a scratch buffer
+  /// once, then each thread's share of C's rows or columns; the split changes no bit.
+  static func dotProductsBF16(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+    let words = ((k + 1) / 2 + 15) / 16 * 16
+    let scratch = PackingBuffers.shared.take(bytes: 4 * words * (m + n))
+    defer { PackingBuffers.shared.give(scratch) }
+    let pa = scratch.pointer.assumingMemoryBound(to: UInt32.self), pb = pa + m * words
+    nl_rows_to_bf16(m, k, a, lda, pa, words)
+    nl_rows_to_bf16(n, k, b, ldb, pb, words)
+    let splitRows = m >= n
+    let tiles = ((splitRows ? m : n) + 3) / 4
+    let parts = min(parts, tiles)
+    let shared = (a: SharedWords(pointer: pa), b: SharedWords(pointer: pb), c: SharedFloats(pointer: c))
+    @Sendable func run(_ p: Int) {
+      let lo = min(tiles * p / parts * 4, splitRows ? m : n), hi = min(tiles * (p + 1) / parts * 4, splitRows ? m : n)
+      guard lo < hi else { return }
+      if splitRows {
+        nl_dot_nt_bf16(hi - lo, n, words, shared.a.pointer + lo * words, words, shared.b.pointer, words, shared.c.pointer + lo * ldc, ldc)
+      } else {
+        nl_dot_nt_bf16(m, hi - lo, words, shared.a.pointer, words, shared.b.pointer + lo * words, words, shared.c.pointer + lo, ldc)
+      }
+    }
+    if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
+  }
+  struct SharedWords: @unchecked Sendable { let pointer: UnsafeMutablePointer<UInt32> }
+  struct SharedFloats: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
+
   /// Terms per block of the dot products: all of k up to 1,024 terms, or as long as the rows of A and B over
   /// one block fill at most 1 MB (a core's L2 cache here), so that where it fits there are no partial sums to
   /// park between blocks; at least 512.
@@ -189,6 +248,8 @@ public enum GEMM {
   /// One thread's share: the block loops around the packing and the micro-kernel.
   static func blocked(_ o: Operands, _ kernel: Kernel, _ blocks: Blocks, rows: Range<Int>, columns: Range<Int>, k: Int) {
     let (mr, nr) = (kernel.mr, kernel.nr)
+    // With bfloat16 pairs a k block has twice the terms in the same bytes.
+    let pairs = kernel.packsPairs, kcTerms = pairs ? 2 * kc : kc
     // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
     // new pages from the kernel every time.
     let bufferB = PackingBuffers.shared.take(bytes: 4 * kc * (min(nc, columns.count) + nr))
@@ -207,12 +268,15 @@ public enum GEMM {
       let ncb = min(nc, columns.upperBound - jc)
       var pc = 0
       while pc < k {
-        let kcb = min(kc, k - pc)
+        let kcb = min(kcTerms, k - pc), words = pairs ? (kcb + 1) / 2 : kcb
         // With few rows of A, each value of B is used only a few times; and a block of B small enough to stay
         // in the L2 cache is cheap to read where it is: then read full panels of a row-major B in place
         // instead of copying them first (the same arithmetic in the same order).
-        let inPlace = !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
-        if inPlace {
+        let inPlace = !pairs && !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
+        if pairs {
+          let from = o.transB ? o.b + jc * o.ldb + pc : o.b + pc * o.ldb + jc
+          nl_pack_b_bf16(kcb, ncb, from, o.ldb, o.transB ? 1 : 0, UnsafeMutableRawPointer(packedB).assumingMemoryBound(to: UInt32.self))
+        } else if inPlace {
           let edge = ncb % nr
           if edge != 0 { packB(o, nr: nr, p0: pc, kc: kcb, j0: jc + ncb - edge, nc: edge, into: packedB) }
         } else {
@@ -221,11 +285,16 @@ public enum GEMM {
         var ic = rows.lowerBound
         while ic < rows.upperBound {
           let mcb = min(mc, rows.upperBound - ic)
-          packA(o, mr: mr, i0: ic, mc: mcb, p0: pc, kc: kcb, into: packedA)
+          if pairs {
+            let from = o.transA ? o.a + pc * o.lda + ic : o.a + ic * o.lda + pc
+            nl_pack_a_bf16(mcb, kcb, from, o.lda, o.transA ? 1 : 0, UnsafeMutableRawPointer(packedA).assumingMemoryBound(to: UInt32.self))
+          } else {
+            packA(o, mr: mr, i0: ic, mc: mcb, p0: pc, kc: kcb, into: packedA)
+          }
           var jr = 0
           while jr < ncb {
             let full = jr + nr <= ncb
-            let bPanel: UnsafePointer<Float> = inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * kcb * nr)
+            let bPanel: UnsafePointer<Float> = inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * words * nr)
             let bStep = inPlace && full ? o.ldb : nr
             let accumulate = pc > 0 || blocks.beta != 0
             let bias = pc + kcb == k ? blocks.bias : nil
@@ -237,7 +306,7 @@ public enum GEMM {
             var ir = 0
             while ir < mcb {
               let height = min(mr, mcb - ir), i = ic + ir
-              let panelA = packedA + (ir / mr) * kcb * mr, rowBias = bias.map { $0 + i }
+              let panelA = packedA + (ir / mr) * words * mr, rowBias = bias.map { $0 + i }
               if straddles, let runs = o.runs {
                 // Copy whole pieces of rows between the buffer and C: each piece lies within one run.
                 func pieces(_ body: (Int, Int) -> Void) {
@@ -249,10 +318,10 @@ public enum GEMM {
                   }
                 }
                 if accumulate { pieces { q, count in for r in 0..<height { (tile + r * nr + q).update(from: o.cAt(i + r, j + q), count: count) } } }
-                kernel.run(kcb, panelA, bPanel, bStep, tile, nr, height, width, accumulate, rowBias)
+                kernel.run(words, panelA, bPanel, bStep, tile, nr, height, width, accumulate, rowBias)
                 pieces { q, count in for r in 0..<height { o.cAt(i + r, j + q).update(from: tile + r * nr + q, count: count) } }
               } else {
-                kernel.run(kcb, panelA, bPanel, bStep, cColumn + i * o.ldc, o.ldc, height, width, accumulate, rowBias)
+                kernel.run(words, panelA, bPanel, bStep, cColumn + i * o.ldc, o.ldc, height, width, accumulate, rowBias)
               }
               ir += mr
             }

@@ -20,6 +20,8 @@ public enum KernelSettings {
   package static let hasAVX512 = processorHas(nl_cpu_has_avx512)
   /// Whether the processor runs AVX2 and FMA; false on every other architecture.
   package static let hasAVX2 = processorHas(nl_cpu_has_avx2_fma)
+  /// Whether the processor runs AVX-512 (as above) and AVX512_BF16: the bfloat16 kernels.
+  package static let hasBF16 = processorHas(nl_cpu_has_avx512_bf16)
 
   private static func processorHas(_ probe: () -> Int32) -> Bool {
     #if arch(x86_64)

@@ -63,6 +63,8 @@ public final class Conv2D: Layer {
   public let useBias: Bool
   public let stride: Int
   public let padding: Int
+  /// The arithmetic of its products: float32, or mixed precision (`.bfloat16`, see `Precision`).
+  public var precision: Precision = .float32
   public var kind: String { "Conv2D" }
   public var namedParameters: [(String, Tensor)] { useBias ? [("weight", weight), ("bias", bias)] : [("weight", weight)] }
 
@@ -82,12 +84,12 @@ public final class Conv2D: Layer {
   }
 
   public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-    try x.conv2d(weight: weight, bias: useBias ? bias : nil, stride: stride, padding: padding)
+    try x.conv2d(weight: weight, bias: useBias ? bias : nil, stride: stride, padding: padding, precision: precision)
   }
   /// The convolution with a ReLU, and optionally a 2x2 max pooling, fused onto its output (what `Sequential`
   /// runs for Conv2D, ReLU and MaxPool2D(2) in a row).
   public func forward(_ x: Tensor, fusingReLU relu: Bool, maxPool2x2 pool: Bool) throws -> Tensor {
-    try x.conv2d(weight: weight, bias: useBias ? bias : nil, stride: stride, padding: padding, relu: relu, maxPool2x2: pool)
+    try x.conv2d(weight: weight, bias: useBias ? bias : nil, stride: stride, padding: padding, relu: relu, maxPool2x2: pool, precision: precision)
   }
   public func outputShape(for input: [Int]) throws -> [Int] {
     guard input.count == 3, input[0] == weight.shape[1] else {

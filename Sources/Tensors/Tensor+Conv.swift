@@ -35,7 +35,10 @@ extension Tensor {
   /// each chunk is also max-pooled over 2x2 windows (stride 2) before it leaves the cache: the output is the
   /// pooled one, as `conv2d(...).relu().maxPool2d(kernel: 2)` with the same numbers, and the full-size
   /// output is never written to memory.
-  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, relu: Bool = false, maxPool2x2: Bool = false) throws -> Tensor {
+  ///
+  /// `precision: .bfloat16` runs all three products in mixed precision (see `Precision`): about twice as fast
+  /// where the processor has AVX512_BF16, with the operands rounded to 8 significant bits.
+  public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, relu: Bool = false, maxPool2x2: Bool = false, precision: Precision = .float32) throws -> Tensor {
     guard rank == 4 else { throw TensorError("conv2d: the input must be [batch, channels, height, width], got shape \(shape)") }
     guard weight.rank == 4 else { throw TensorError("conv2d: the weight must be [filters, channels, kh, kw], got shape \(weight.shape)") }
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -45,7 +48,7 @@ extension Tensor {
     let win = Window2D(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     let (oh, ow) = try win.outputSize(height: h, width: w, op: "conv2d")
     if maxPool2x2 && (oh < 2 || ow < 2) { throw TensorError("conv2d: a \(oh)x\(ow) output is too small for 2x2 max pooling") }
-    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow, relu: relu, pool: maxPool2x2)
+    let layout = ConvLayout(n: n, c: c, h: h, w: w, f: f, window: win, oh: oh, ow: ow, relu: relu, pool: maxPool2x2, precision: precision)
 
     let outCount = n * f * layout.outPlane
     var out = [Float](unsafeUninitializedCapacity: outCount) { _, count in count = outCount }

@@ -42,6 +42,8 @@ struct Recipe: Sendable {
   var learningRate: Float = 0.75
   var momentum: Float = 0.85
   var weightDecay: Float = 8.9e-3
+  /// The arithmetic of the 3x3 convolutions: bfloat16 operands with float32 sums (mixed precision), or float32.
+  var precision: Precision = .bfloat16
 }
 
 extension Recipe {
@@ -97,9 +99,9 @@ func makeNetwork(_ recipe: Recipe, rng: inout SeededGenerator) throws -> Sequent
   var channels = 24
   for width in recipe.widths {
     func norm() throws -> [Layer] { recipe.batchNorm ? [try BatchNorm(width, momentum: 0.4, epsilon: 1e-12, learnScale: false)] : [] }
-    let first = try conv(channels, width, useBias: !recipe.batchNorm, identity: recipe.identityInit, rng: &rng)
+    let first = try conv(channels, width, useBias: !recipe.batchNorm, identity: recipe.identityInit, precision: recipe.precision, rng: &rng)
     layers += [first, MaxPool2D(2)] + (try norm()) + [Activation(.gelu)]
-    let second = try conv(width, width, useBias: !recipe.batchNorm, identity: recipe.identityInit, rng: &rng)
+    let second = try conv(width, width, useBias: !recipe.batchNorm, identity: recipe.identityInit, precision: recipe.precision, rng: &rng)
     let branch: [Layer] = [second] + (try norm()) + [Activation(.gelu)]
     layers += recipe.residual ? [Residual(branch)] : branch
     channels = width
@@ -111,8 +113,9 @@ func makeNetwork(_ recipe: Recipe, rng: inout SeededGenerator) throws -> Sequent
 /// A 3x3 convolution (padding 1) whose first filters pass their own input channel straight through (the
 /// "identity" or Dirac start: the block begins as nearly the identity map and learns a change to it), the
 /// others normal with the spread of PyTorch's default (uniform in ±1/√fan-in has standard deviation 1/√(3 fan-in)).
-func conv(_ inputs: Int, _ outputs: Int, useBias: Bool, identity: Bool, rng: inout SeededGenerator) throws -> Conv2D {
+func conv(_ inputs: Int, _ outputs: Int, useBias: Bool, identity: Bool, precision: Precision, rng: inout SeededGenerator) throws -> Conv2D {
   let layer = try Conv2D(inputs, outputs, kernel: 3, padding: 1, useBias: useBias, initializer: .normal(std: (1 / Float(3 * inputs * 9)).squareRoot()), rng: &rng)
+  layer.precision = precision
   for f in 0..<(identity ? min(inputs, outputs) : 0) {
     for k in 0..<(inputs * 9) { layer.weight.data[f * inputs * 9 + k] = 0 }
     layer.weight.data[f * inputs * 9 + f * 9 + 4] = 1
@@ -699,6 +702,9 @@ struct FastCIFARLesson: ParsableCommand {
   @Option(name: .long, help: "Evaluate on the first N test images only (default: all 10,000, or 256 with --quick).")
   var testSubset: Int?
 
+  @Option(name: .long, help: "Arithmetic of the 3x3 convolutions: bfloat16 (mixed precision: bfloat16 operands, float32 sums; float32 on processors without AVX512_BF16) or float32.")
+  var precision: Precision = .bfloat16
+
   @Flag(name: .long, help: "Time each layer's forward and backward pass over a few batches, print the table and stop.")
   var profile = false
 
@@ -729,6 +735,7 @@ struct FastCIFARLesson: ParsableCommand {
     recipe.epochs = epochs ?? (options.quick ? 2 : 10)
     recipe.batchSize = min(batchSize, train.count)
     recipe.learningRate = lr
+    recipe.precision = precision
     lesson.say("CIFAR-10 from \(folder): \(train.count) training and \(test.count) test images")
     if profile {
       try profileLayers(recipe, train: train, seed: lesson.seed(1), say: lesson.say)
@@ -854,3 +861,5 @@ struct FastCIFARLesson: ParsableCommand {
 
 
 }
+
+extension Precision: ExpressibleByArgument {}

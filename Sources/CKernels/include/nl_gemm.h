@@ -1,5 +1,6 @@
 #ifndef NL_GEMM_H
 #define NL_GEMM_H
+#include <stdint.h>
 /// The GEMM's inner kernels in C intrinsics, each compiled for its instruction set by a per-function target
 /// attribute (whatever the package's build flags), so that a build without -march flags still gets them.
 /// Call the AVX2 ones only where nl_cpu_has_avx2_fma() is 1 and the AVX-512 ones only where
@@ -33,4 +34,28 @@ void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float 
 /// flops a round) or 8 lanes (AVX2, 192 flops a round). The result only keeps the loop alive.
 float nl_fma_loop_avx512(long iterations, float seed);
 float nl_fma_loop_avx2(long iterations, float seed);
+
+// MARK: - bfloat16 (call only where nl_cpu_has_avx512_bf16() is 1)
+
+/// Mixed precision on AVX512_BF16: operands rounded to bfloat16 (8 significant bits, float32's range; round to
+/// nearest even, denormals to zero, as VCVTNEPS2BF16), products summed in float32 by VDPBF16PS, which does two
+/// multiply-adds per 32-bit lane: twice the arithmetic of a float32 FMA per instruction. Operands are stored
+/// as pairs: one 32-bit word holds the bfloat16 values of terms 2p (low half) and 2p + 1 (high half).
+
+/// A's block [mc x kc] (A(i, p) = a[i * lda + p], or a[p * lda + i] with `trans`) as 8-row panels of pairs:
+/// out[panel * kp * 8 + p2 * 8 + r] = (A(8 panel + r, 2 p2), A(8 panel + r, 2 p2 + 1)), kp = (kc + 1) / 2; zeros
+/// past the edges.
+void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint32_t *out);
+/// B's block [kc x nc] (B(p, j) = b[p * ldb + j], or b[j * ldb + p] with `trans`) as 32-column panels of pairs:
+/// out[panel * kp * 32 + p2 * 32 + q] = (B(2 p2, 32 panel + q), B(2 p2 + 1, 32 panel + q)); zeros past the edges.
+void nl_pack_b_bf16(long kc, long nc, const float *b, long ldb, int trans, uint32_t *out);
+/// The 8 x 32 micro-kernel over kp packed pairs (contract as nl_gemm_avx512_8x32's, with `b` packed).
+void nl_gemm_bf16_8x32(long kp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long rows, long columns,
+                       int accumulate, const float *bias);
+/// Rows of n floats (`lds` apart) as rows of `words` pairs (zeros past n; words >= (n + 1) / 2).
+void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *dst, long words);
+/// C[i, j] += dot(A row i, B row j) over `words` pairs (a multiple of 16), i < m, j < n: A·Bᵀ from rows made by
+/// nl_rows_to_bf16. Each output's sixteen lanes are summed as a tree at the end, in a fixed order.
+void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                    long ldc);
 #endif

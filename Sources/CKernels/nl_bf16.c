@@ -1,0 +1,212 @@
+// Mixed-precision GEMM pieces on AVX512_BF16 (see nl_gemm.h): packing float32 operands into bfloat16 pairs,
+// the 8 x 32 micro-kernel on VDPBF16PS, and the A·Bᵀ dot products of a convolution's weight gradient.
+#include "nl_gemm.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#include <string.h>
+
+#define NL_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
+
+static inline long min_l(long a, long b) { return a < b ? a : b; }
+
+/// One float as bfloat16 bits, as VCVTNEPS2BF16 does it: denormals to (signed) zero, NaN kept a quiet NaN,
+/// else rounded to nearest even.
+static inline uint32_t bf16_bits(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return u >> 16;
+}
+static inline uint32_t pair(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+
+static inline __mmask16 lanes(long count) { return count >= 16 ? (__mmask16)0xffff : count <= 0 ? 0 : (__mmask16)((1u << count) - 1); }
+
+NL_BF16
+void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint32_t *out) {
+  const long kp = (kc + 1) / 2;
+  for (long i = 0; i < mc; i += 8) {
+    const long height = min_l(8, mc - i);
+    uint32_t *panel = out + (i / 8) * kp * 8;
+    if (height == 8 && !trans) {
+      // Each row's pairs are its bfloat16 values read as words: convert 32 terms of the 8 rows, then write
+      // the 8 x 16 words column by column.
+      uint32_t words[8][16];
+      for (long p = 0; p < kc; p += 32) {
+        for (int r = 0; r < 8; r++) {
+          const float *row = a + (i + r) * lda + p;
+          const __m512 x0 = _mm512_maskz_loadu_ps(lanes(kc - p), row), x1 = _mm512_maskz_loadu_ps(lanes(kc - p - 16), row + 16);
+          _mm512_storeu_si512(words[r], (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+        }
+        const long count = min_l(16, kp - p / 2);
+        for (long w = 0; w < count; w++) {
+          uint32_t *column = panel + (p / 2 + w) * 8;
+          for (int r = 0; r < 8; r++) column[r] = words[r][w];
+        }
+      }
+    } else if (height == 8) {
+      // Stored as [k, m]: terms 2 p2 and 2 p2 + 1 of the 8 rows are two runs of 8 floats; interleave them.
+      const __m256i order = _mm256_setr_epi16(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+      for (long p2 = 0; p2 < kp; p2++) {
+        const __m256 x0 = _mm256_loadu_ps(a + (2 * p2) * lda + i);
+        const __m256 x1 = 2 * p2 + 1 < kc ? _mm256_loadu_ps(a + (2 * p2 + 1) * lda + i) : _mm256_setzero_ps();
+        const __m256i both = (__m256i)_mm256_cvtne2ps_pbh(x1, x0);
+        _mm256_storeu_si256((__m256i *)(panel + p2 * 8), _mm256_permutexvar_epi16(order, both));
+      }
+    } else {
+      for (long p2 = 0; p2 < kp; p2++) {
+        for (long r = 0; r < 8; r++) {
+          float lo = 0, hi = 0;
+          if (r < height) {
+            const long p = 2 * p2;
+            lo = trans ? a[p * lda + i + r] : a[(i + r) * lda + p];
+            if (p + 1 < kc) hi = trans ? a[(p + 1) * lda + i + r] : a[(i + r) * lda + p + 1];
+          }
+          panel[p2 * 8 + r] = pair(lo, hi);
+        }
+      }
+    }
+  }
+}
+
+NL_BF16
+void nl_pack_b_bf16(long kc, long nc, const float *b, long ldb, int trans, uint32_t *out) {
+  const long kp = (kc + 1) / 2;
+  // Element 2j of the result is term 2 p2 of column j, element 2j + 1 term 2 p2 + 1.
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                                         20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (long j = 0; j < nc; j += 32) {
+    const long width = min_l(32, nc - j);
+    uint32_t *panel = out + (j / 32) * kp * 32;
+    if (!trans) {
+      const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
+      for (long p2 = 0; p2 < kp; p2++) {
+        const float *r0 = b + (2 * p2) * ldb + j;
+        const __m512 x00 = _mm512_maskz_loadu_ps(m0, r0), x01 = _mm512_maskz_loadu_ps(m1, r0 + 16);
+        __m512 x10 = _mm512_setzero_ps(), x11 = _mm512_setzero_ps();
+        if (2 * p2 + 1 < kc) {
+          x10 = _mm512_maskz_loadu_ps(m0, r0 + ldb);
+          x11 = _mm512_maskz_loadu_ps(m1, r0 + ldb + 16);
+        }
+        _mm512_storeu_si512(panel + p2 * 32, _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(x10, x00)));
+        _mm512_storeu_si512(panel + p2 * 32 + 16, _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(x11, x01)));
+      }
+    } else {
+      for (long q = 0; q < 32; q++) {
+        const float *column = q < width ? b + (j + q) * ldb : NULL;
+        for (long p2 = 0; p2 < kp; p2++) {
+          const long p = 2 * p2;
+          panel[p2 * 32 + q] = column ? pair(column[p], p + 1 < kc ? column[p + 1] : 0) : 0;
+        }
+      }
+    }
+  }
+}
+
+NL_BF16
+void nl_gemm_bf16_8x32(long kp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long rows, long columns,
+                       int accumulate, const float *bias) {
+  __m512 acc[8][2];
+  for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (long p = 0; p < kp; p++) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+    for (int r = 0; r < 8; r++) {
+      const __m512bh v = (__m512bh)_mm512_set1_epi32((int)a[r]);
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], v, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], v, b1);
+    }
+    a += 8;
+    b += 32;
+  }
+  if (rows == 8 && columns == 32) {
+    for (int r = 0; r < 8; r++) {
+      __m512 lo = acc[r][0], hi = acc[r][1];
+      float *row = c + r * ldc;
+      if (accumulate) {
+        lo = _mm512_add_ps(_mm512_loadu_ps(row), lo);
+        hi = _mm512_add_ps(_mm512_loadu_ps(row + 16), hi);
+      }
+      if (bias) {
+        const __m512 v = _mm512_set1_ps(bias[r]);
+        lo = _mm512_add_ps(lo, v);
+        hi = _mm512_add_ps(hi, v);
+      }
+      _mm512_storeu_ps(row, lo);
+      _mm512_storeu_ps(row + 16, hi);
+    }
+  } else {
+    float tile[8 * 32];
+    for (int r = 0; r < 8; r++) {
+      _mm512_storeu_ps(tile + r * 32, acc[r][0]);
+      _mm512_storeu_ps(tile + r * 32 + 16, acc[r][1]);
+    }
+    for (long r = 0; r < rows; r++) {
+      for (long q = 0; q < columns; q++) {
+        float v = accumulate ? c[r * ldc + q] + tile[r * 32 + q] : tile[r * 32 + q];
+        if (bias) v += bias[r];
+        c[r * ldc + q] = v;
+      }
+    }
+  }
+}
+
+NL_BF16
+void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *dst, long words) {
+  for (long r = 0; r < rows; r++) {
+    const float *row = src + r * lds;
+    uint32_t *out = dst + r * words;
+    long w = 0;
+    for (; 2 * w < n; w += 16) {
+      const long p = 2 * w;
+      const __m512 x0 = _mm512_maskz_loadu_ps(lanes(n - p), row + p), x1 = _mm512_maskz_loadu_ps(lanes(n - p - 16), row + p + 16);
+      _mm512_mask_storeu_epi32(out + w, lanes(words - w), (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+    }
+    for (; w < words; w++) out[w] = 0;
+  }
+}
+
+/// The sum of the sixteen lanes as a tree: halves, quarters, eighths, then the last two (a fixed order).
+NL_BF16 static inline float reduce16(__m512 v) {
+  const __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+}
+
+NL_BF16
+void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                    long ldc) {
+  for (long i0 = 0; i0 < m; i0 += 4) {
+    // Rows and columns past the end repeat the last one; their sums are never written.
+    const uint32_t *ar[4];
+    for (int r = 0; r < 4; r++) ar[r] = a + min_l(i0 + r, m - 1) * lda;
+    for (long j0 = 0; j0 < n; j0 += 4) {
+      const uint32_t *br[4];
+      for (int q = 0; q < 4; q++) br[q] = b + min_l(j0 + q, n - 1) * ldb;
+      __m512 t[16];
+      for (int x = 0; x < 16; x++) t[x] = _mm512_setzero_ps();
+      for (long s = 0; s < words; s += 16) {
+        __m512bh x[4], y[4];
+        for (int r = 0; r < 4; r++) x[r] = (__m512bh)_mm512_loadu_si512(ar[r] + s);
+        for (int q = 0; q < 4; q++) y[q] = (__m512bh)_mm512_loadu_si512(br[q] + s);
+        for (int r = 0; r < 4; r++)
+          for (int q = 0; q < 4; q++) t[r * 4 + q] = _mm512_dpbf16_ps(t[r * 4 + q], x[r], y[q]);
+      }
+      const long rows = min_l(4, m - i0), columns = min_l(4, n - j0);
+      for (long r = 0; r < rows; r++)
+        for (long q = 0; q < columns; q++) c[(i0 + r) * ldc + j0 + q] += reduce16(t[r * 4 + q]);
+    }
+  }
+}
+
+#else
+void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint32_t *out) {}
+void nl_pack_b_bf16(long kc, long nc, const float *b, long ldb, int trans, uint32_t *out) {}
+void nl_gemm_bf16_8x32(long kp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long rows, long columns,
+                       int accumulate, const float *bias) {}
+void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *dst, long words) {}
+void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                    long ldc) {}
+#endif

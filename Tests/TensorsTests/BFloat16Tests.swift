@@ -1,0 +1,120 @@
+import Foundation
+import Kernels
+import Tensors
+import XCTest
+
+/// Mixed precision (`Precision.bfloat16`): the products equal the float64 products of the operands rounded to
+/// bfloat16, up to float32 summation error; where the processor lacks AVX512_BF16 it is float32 exactly.
+final class BFloat16Tests: XCTestCase {
+  /// A float rounded to bfloat16 as the hardware does it (nearest even; denormals to zero; no NaN here).
+  static func rounded(_ x: Float) -> Float {
+    var u = x.bitPattern
+    if u & 0x7f80_0000 == 0 { return Float(bitPattern: u & 0x8000_0000) }
+    u = u &+ 0x7fff &+ ((u >> 16) & 1)
+    return Float(bitPattern: u & 0xffff_0000)
+  }
+
+  func random(_ n: Int, _ rng: inout SeededGenerator) -> [Float] { (0..<n).map { _ in rng.uniform(in: -1...1) } }
+
+  override func setUpWithError() throws {
+    try XCTSkipUnless(Precision.bfloat16.isNative, "this processor has no AVX512_BF16 (bfloat16 runs as float32 here; the float32 tests cover it)")
+  }
+
+  func testRoundingMatchesTheDefinition() {
+    XCTAssertEqual(Self.rounded(1.0), 1.0)
+    XCTAssertEqual(Self.rounded(1 + 1.0 / 256), 1.0)  // a tie: to even
+    XCTAssertEqual(Self.rounded(1 + 3.0 / 256), 1 + 4.0 / 256)  // a tie: to even, upwards
+    XCTAssertEqual(Self.rounded(1 + 1.0 / 128 + 1.0 / 1024), 1 + 1.0 / 128)
+  }
+
+  /// C = op(A) op(B) (+ beta C, + bias) against float64 sums of the rounded operands, on awkward shapes: odd k
+  /// (the last pair's high half is zero), edges of the 8 x 32 tile, both transposes, the dot-product path
+  /// (A Bᵀ with long rows), and k past one block of 512 terms.
+  func testProductsEqualRoundedOperandsSummedInFloat32() {
+    let shapes: [(Int, Int, Int)] = [(1, 1, 1), (8, 32, 2), (7, 33, 3), (13, 31, 7), (97, 89, 101), (64, 300, 513), (2, 3, 700), (40, 216, 1030)]
+    for (m, n, k) in shapes {
+      for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+        for beta: Float in [0, 1] {
+          check(m: m, n: n, k: k, transA: transA, transB: transB, beta: beta)
+        }
+      }
+    }
+  }
+
+  func check(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Float, file: StaticString = #filePath, line: UInt = #line) {
+    var rng = SeededGenerator(seed: UInt64(m * 7919 + n * 31 + k))
+    let a = random(m * k, &rng), b = random(k * n, &rng), c0 = random(m * n, &rng), bias = random(m, &rng)
+    var c = c0
+    let lda = transA ? m : k, ldb = transB ? k : n
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        bias.withUnsafeBufferPointer { pbias in
+          c.withUnsafeMutableBufferPointer { pc in
+            GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: lda, transA: transA, b: pb.baseAddress!, ldb: ldb, transB: transB, beta: beta,
+                          c: pc.baseAddress!, ldc: n, threads: 2, kernel: GEMM.bf16, bias: beta == 0 ? pbias.baseAddress : nil)
+          }
+        }
+      }
+    }
+    var worst = 0.0
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = 0.0, size = 0.0
+        for p in 0..<k {
+          let x = Double(Self.rounded(transA ? a[p * lda + i] : a[i * lda + p])), y = Double(Self.rounded(transB ? b[j * ldb + p] : b[p * ldb + j]))
+          sum += x * y
+          size += abs(x * y)
+        }
+        let expected = sum + Double(beta) * Double(c0[i * n + j]) + (beta == 0 ? Double(bias[i]) : 0)
+        worst = max(worst, abs(Double(c[i * n + j]) - expected) / max(1, size))
+      }
+    }
+    XCTAssertLessThan(worst, 1e-6, "\(m)x\(n)x\(k) transA \(transA) transB \(transB) beta \(beta)", file: file, line: line)
+  }
+
+  /// Far from float32: the rounding is really there (a product of unrounded operands differs by ~2⁻⁹).
+  func testOperandsAreRounded() {
+    let a: [Float] = [1 + 1.0 / 1024], b: [Float] = [1]
+    var c: [Float] = [0]
+    GEMM.multiply(m: 1, n: 1, k: 1, a: a, lda: 1, transA: false, b: b, ldb: 1, transB: false, beta: 0, c: &c, ldc: 1, threads: 1, kernel: GEMM.bf16)
+    XCTAssertEqual(c[0], 1)
+  }
+
+  /// A bfloat16 convolution (fused ReLU and pooling, padding, a bias) forward and backward against the float32
+  /// one run on the rounded input and weights, with an upstream gradient that bfloat16 holds exactly.
+  func testConvolutionMatchesFloat32OnRoundedOperands() throws {
+    for (pool, relu, padding) in [(true, false, 1), (false, true, 1), (false, false, 0)] {
+      var rng = SeededGenerator(seed: 5)
+      let x = random(3 * 5 * 9 * 9, &rng).map(Self.rounded), w = random(7 * 5 * 3 * 3, &rng).map(Self.rounded), bias = random(7, &rng)
+      func run(_ precision: Precision) throws -> (y: [Float], gx: [Float], gw: [Float], gb: [Float]) {
+        let tx = try Tensor(x, shape: [3, 5, 9, 9], requiresGrad: true), tw = try Tensor(w, shape: [7, 5, 3, 3], requiresGrad: true)
+        let tb = try Tensor(bias, shape: [7], requiresGrad: true)
+        let y = try tx.conv2d(weight: tw, bias: tb, padding: padding, relu: relu, maxPool2x2: pool, precision: precision)
+        var g = SeededGenerator(seed: 9)
+        let upstream = try Tensor(random(y.count, &g).map(Self.rounded), shape: y.shape)
+        try (y * upstream).sum().backward()
+        return (y.data, tx.grad!, tw.grad!, tb.grad!)
+      }
+      let half = try run(.bfloat16), full = try run(.float32)
+      for (name, p, q) in [("output", half.y, full.y), ("dx", half.gx, full.gx), ("dw", half.gw, full.gw), ("db", half.gb, full.gb)] {
+        let worst = zip(p, q).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+        XCTAssertLessThan(worst, 1e-5, "\(name), pool \(pool) relu \(relu) padding \(padding)")
+      }
+    }
+  }
+
+  /// The same bits with one thread and two, and from one run to the next.
+  func testSameBitsWithAnyThreadCount() throws {
+    var rng = SeededGenerator(seed: 3)
+    let x = random(16 * 8 * 12 * 12, &rng), w = random(16 * 8 * 3 * 3, &rng)
+    func run() throws -> [Float] {
+      let tx = try Tensor(x, shape: [16, 8, 12, 12], requiresGrad: true), tw = try Tensor(w, shape: [16, 8, 3, 3], requiresGrad: true)
+      let y = try tx.conv2d(weight: tw, padding: 1, maxPool2x2: true, precision: .bfloat16)
+      try (y * y).sum().backward()
+      return y.data + tx.grad! + tw.grad!
+    }
+    let one = try KernelSettings.withThreads(1) { try run() }, two = try KernelSettings.withThreads(2) { try run() }
+    XCTAssertEqual(one, two)
+    XCTAssertEqual(one, try run())
+  }
+}

@@ -201,7 +201,63 @@ void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, con
   }
 }
 
+/// Lanes lo ..< hi of 16 (clamped).
+static inline __mmask16 lane_range16(long lo, long hi) {
+  if (lo < 0) lo = 0;
+  if (hi > 16) hi = 16;
+  return hi <= lo ? 0 : (__mmask16)(lanes(hi) & ~lanes(lo));
+}
+
+NL_BF16
+int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
+                           long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
+  const long plane = oh * ow, used = images * plane;
+  long row = 0;
+  for (long c = 0; c < channels; c++) {
+    for (long ki = 0; ki < kh; ki++) {
+      for (long kj = 0; kj < kw; kj++, row++) {
+        const long shift = kj - pad;
+        uint16_t *base = cols + row * row_stride;
+        for (long i = 0; i < images; i++) {
+          uint16_t *dst = base + i * plane;
+          const float *img = x + i * image_size + c * height * width;
+          for (long oi = 0; oi < oh; oi++) {
+            const long ii = oi - pad + ki;
+            uint16_t *d = dst + oi * ow;
+            const int inside = ii >= 0 && ii < height;
+            const float *srow = img + (inside ? ii : 0) * width + shift;
+            for (long oj = 0; oj < ow; oj += 16) {
+              const __mmask16 valid = inside ? lane_range16(-shift - oj, width - shift - oj) & lanes(ow - oj) : 0;
+              const __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(valid, srow + oj));
+              _mm256_mask_storeu_epi16(d + oj, lanes(ow - oj), v);
+            }
+          }
+        }
+        for (long q = used; q < row_stride; q++) base[q] = 0;
+      }
+    }
+  }
+  return 1;
+}
+
+NL_BF16
+float nl_bf16_dot_loop(long iterations, float seed) {
+  __m512 acc[12];
+  for (int x = 0; x < 12; x++) acc[x] = _mm512_set1_ps(seed + (float)x);
+  const __m512bh m = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), add = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+  for (long i = 0; i < iterations; i++)
+    for (int x = 0; x < 12; x++) acc[x] = _mm512_dpbf16_ps(acc[x], m, add);
+  __m512 s = acc[0];
+  for (int x = 1; x < 12; x++) s = _mm512_add_ps(s, acc[x]);
+  return _mm512_reduce_add_ps(s);
+}
+
 #else
+float nl_bf16_dot_loop(long iterations, float seed) { return seed; }
+int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
+                          long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
+  return 0;
+}
 void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint32_t *out) {}
 void nl_pack_b_bf16(long kc, long nc, const float *b, long ldb, int trans, uint32_t *out) {}
 void nl_gemm_bf16_8x32(long kp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long rows, long columns,

@@ -163,7 +163,24 @@ package struct ConvLayout: Sendable {
     let stride = colsStride(width)
     let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
     defer { GEMM.PackingBuffers.shared.give(buffer) }
-    if let shares = p.sharesW {
+    if let shares = p.sharesW, kernel.packsPairs {
+      // bfloat16: the columns go straight into rows of pairs (unfolded into them where the C kernel can).
+      let words = GEMM.bf16Words(k: width)
+      let pairs = GEMM.PackingBuffers.shared.take(bytes: 4 * words * kdim)
+      defer { GEMM.PackingBuffers.shared.give(pairs) }
+      let rows = pairs.pointer.assumingMemoryBound(to: UInt32.self)
+      let direct = cKernels && window.stride == 1 && window.padding > 0 && nl_unfold_padded_bf16(
+        p.x + images.lowerBound * image, images.count, image, c, h, w, window.kernelHeight, window.kernelWidth, window.padding, oh, ow,
+        pairs.pointer.assumingMemoryBound(to: UInt16.self), 2 * words) != 0
+      if !direct {
+        let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
+        unfold(images, x: p.x, into: cols)
+        nl_rows_to_bf16(kdim, width, cols, stride, rows, words)
+      }
+      let target = shares + chunk * f * kdim
+      target.update(repeating: 0, count: f * kdim)
+      GEMM.dotProductsBF16(m: f, n: kdim, k: width, a: dy, lda: ldy, bWords: rows, c: target, ldc: kdim, parts: 1)
+    } else if let shares = p.sharesW {
       let terms = ldy == padded ? padded : width
       let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
       unfold(images, x: p.x, into: cols)

@@ -185,15 +185,27 @@ public enum GEMM {
     if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
   }
 
+  /// Pairs per row of a k-term row in bfloat16 for `dotProductsBF16`: whole vectors of 16 pairs.
+  package static func bf16Words(k: Int) -> Int { ((k + 1) / 2 + 15) / 16 * 16 }
+
   /// C += A Bᵀ in bfloat16 pairs (see `nl_dot_nt_bf16`): the rows of A and B rounded into a scratch buffer
   /// once, then each thread's share of C's rows or columns; the split changes no bit.
   static func dotProductsBF16(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
-    let words = ((k + 1) / 2 + 15) / 16 * 16
-    let scratch = PackingBuffers.shared.take(bytes: 4 * words * (m + n))
+    let words = bf16Words(k: k)
+    let scratch = PackingBuffers.shared.take(bytes: 4 * words * n)
     defer { PackingBuffers.shared.give(scratch) }
-    let pa = scratch.pointer.assumingMemoryBound(to: UInt32.self), pb = pa + m * words
-    nl_rows_to_bf16(m, k, a, lda, pa, words)
+    let pb = scratch.pointer.assumingMemoryBound(to: UInt32.self)
     nl_rows_to_bf16(n, k, b, ldb, pb, words)
+    dotProductsBF16(m: m, n: n, k: k, a: a, lda: lda, bWords: pb, c: c, ldc: ldc, parts: parts)
+  }
+
+  /// C += A Bᵀ with B's rows already in bfloat16 pairs (`bf16Words(k:)` words each, zeros past k).
+  package static func dotProductsBF16(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, bWords pb: UnsafeMutablePointer<UInt32>, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+    let words = bf16Words(k: k)
+    let scratch = PackingBuffers.shared.take(bytes: 4 * words * m)
+    defer { PackingBuffers.shared.give(scratch) }
+    let pa = scratch.pointer.assumingMemoryBound(to: UInt32.self)
+    nl_rows_to_bf16(m, k, a, lda, pa, words)
     let splitRows = m >= n
     let tiles = ((splitRows ? m : n) + 3) / 4
     let parts = min(parts, tiles)

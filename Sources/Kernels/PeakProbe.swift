@@ -15,6 +15,14 @@ public enum PeakProbe {
     return portableLoop(iterations: iterations, seed: seed)
   }
 
+  /// Flops per round of the bfloat16 probe: 12 chains x 16 lanes x 2 multiply-adds x 2.
+  public static let bfloat16FlopsPerIteration: Double = 768
+  /// The same loop on VDPBF16PS (bfloat16 pairs, float32 sums), where `Precision.bfloat16` runs natively;
+  /// nil elsewhere.
+  public static func runBFloat16(iterations: Int, seed: Float = 1) -> Float? {
+    Precision.bfloat16.isNative ? nl_bf16_dot_loop(iterations, seed) : nil
+  }
+
   @inline(never)
   static func portableLoop(iterations: Int, seed: Float) -> Float {
     var acc = (0..<12).map { SIMD8<Float>(repeating: seed + Float($0)) }

@@ -58,6 +58,14 @@ struct Suite {
     let all = measure(minTime: minTime) { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = loop() } }
     add("peak-fma", PeakProbe.description, threads: cores, all, flops: flopsPerThread * Double(cores))
     peak = (flopsPerThread / one.median / 1e9, flopsPerThread * Double(cores) / all.median / 1e9)
+    // The same loop on bfloat16 dot products (two multiply-adds a lane), where the processor has them.
+    if Precision.bfloat16.isNative {
+      let flopsBF16 = Double(iterations) * PeakProbe.bfloat16FlopsPerIteration
+      let oneBF16 = measure(minTime: minTime) { _ = PeakProbe.runBFloat16(iterations: iterations) }
+      add("peak-bf16", "12 chains of VDPBF16PS", threads: 1, oneBF16, flops: flopsBF16)
+      let allBF16 = measure(minTime: minTime) { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = PeakProbe.runBFloat16(iterations: iterations) } }
+      add("peak-bf16", "12 chains of VDPBF16PS", threads: cores, allBF16, flops: flopsBF16 * Double(cores))
+    }
   }
 
   // MARK: - GEMM

@@ -59,6 +59,7 @@ extension Recipe {
     ("no weight averaging", { $0.weightAverage = false }),
     ("no augmentation", { $0.augment = false }),
     ("with residual branches", { $0.residual = true }),
+    ("float32 convolutions", { $0.precision = .float32 }),
   ]
 }
 
@@ -391,19 +392,22 @@ func profileLayers(_ recipe: Recipe, train: CIFAR10, seed: UInt64, say: (String)
   return shares.mapValues { $0 / max(total, 1e-12) }
 }
 
-/// The FMA loop's rate (Kernels' PeakProbe) in GFLOP/s: the best of three tries on one thread and on all of them.
-func fmaPeak() -> (one: Double, all: Double, threads: Int) {
+/// The FMA loop's rate (Kernels' PeakProbe) in GFLOP/s: the best of three tries on one thread and on all of
+/// them; and on all of them with bfloat16 dot products, where the processor has them (else 0).
+func fmaPeak() -> (one: Double, all: Double, threads: Int, bfloat16: Double) {
   let iterations = 2_000_000, threads = KernelSettings.threads
-  func rate(_ n: Int) -> Double {
+  func rate(_ n: Int, flops: Double, _ loop: @escaping @Sendable () -> Void) -> Double {
     var best = 0.0
     for _ in 0..<3 {
       let start = DispatchTime.now().uptimeNanoseconds
-      DispatchQueue.concurrentPerform(iterations: n) { _ in _ = PeakProbe.run(iterations: iterations) }
-      best = max(best, Double(n) * Double(iterations) * PeakProbe.flopsPerIteration / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
+      DispatchQueue.concurrentPerform(iterations: n) { _ in loop() }
+      best = max(best, Double(n) * Double(iterations) * flops / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
     }
     return best
   }
-  return (rate(1), rate(threads), threads)
+  let fma: @Sendable () -> Void = { _ = PeakProbe.run(iterations: iterations) }
+  let bf16 = Precision.bfloat16.isNative ? rate(threads, flops: PeakProbe.bfloat16FlopsPerIteration) { _ = PeakProbe.runBFloat16(iterations: iterations) } : 0
+  return (rate(1, flops: PeakProbe.flopsPerIteration, fma), rate(threads, flops: PeakProbe.flopsPerIteration, fma), threads, bf16)
 }
 
 /// Multiply-adds × 2 of one image's forward pass through the convolutions and the linear layer.
@@ -757,7 +761,8 @@ struct FastCIFARLesson: ParsableCommand {
     lesson.say("Share of a training step: " + shares.sorted { $0.value > $1.value }.map { String(format: "%@ %.0f%%", $0.key, 100 * $0.value) }.joined(separator: ", "))
     // What the cores can do at most: a loop of nothing but independent fused multiply-adds, on one thread and on all.
     let peak = fmaPeak()
-    lesson.say(String(format: "FMA peak of this machine: %.0f GFLOP/s on one thread, %.0f on %d", peak.one, peak.all, peak.threads))
+    lesson.say(String(format: "FMA peak of this machine: %.0f GFLOP/s on one thread, %.0f on %d", peak.one, peak.all, peak.threads)
+      + (peak.bfloat16 > 0 ? String(format: "; bfloat16 dot products %.0f on %d", peak.bfloat16, peak.threads) : "; no bfloat16 instructions (the convolutions run in float32)"))
 
     // MARK: The full recipe, timed
     // figure: accuracy-vs-time, schedule, batchnorm-statistics, whitening
@@ -836,6 +841,8 @@ struct FastCIFARLesson: ParsableCommand {
     lesson.summary["step_time_share"] = .object(shares.mapValues { .number($0) })
     lesson.summary["fma_peak_gflops_one_thread"] = .number(peak.one)
     lesson.summary["fma_peak_gflops"] = .number(peak.all)
+    lesson.summary["bfloat16_peak_gflops"] = .number(peak.bfloat16)
+    lesson.summary["bfloat16_native"] = .bool(recipe.precision == .bfloat16 && Precision.bfloat16.isNative)
     lesson.summary["training_share_of_peak"] = .number(3 * flops * Double(train.count) * recipe.epochs / main.trainingSeconds / 1e9 / peak.all)
     lesson.summary["whitening_seconds"] = .number(main.whiteningSeconds)
     lesson.summary["averaging_seconds"] = .number(main.averagingSeconds)

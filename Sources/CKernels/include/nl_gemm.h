@@ -58,4 +58,12 @@ void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *ds
 /// nl_rows_to_bf16. Each output's sixteen lanes are summed as a tree at the end, in a fixed order.
 void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
                     long ldc);
+/// im2col for stride 1 and any padding (as nl_unfold_padded) straight into bfloat16: row r of the columns at
+/// cols + r * row_stride (in 16-bit values), image i's positions from i * oh * ow, zeros from images * oh * ow
+/// up to row_stride (even: the rows are then rows of pairs for nl_dot_nt_bf16). Returns 1 (0 where not built).
+int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
+                          long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride);
+/// The bfloat16 peak probe: `iterations` rounds of 12 independent VDPBF16PS on 16 lanes (768 flops a round:
+/// each lane does two multiply-adds).
+float nl_bf16_dot_loop(long iterations, float seed);
 #endif

@@ -210,26 +210,36 @@ static inline __mmask16 lane_range16(long lo, long hi) {
 
 NL_BF16
 int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
-                           long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
+                          long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
+  const long blocks = (ow + 15) / 16;
+  if (blocks > 8) return 0;
   const long plane = oh * ow, used = images * plane;
   long row = 0;
   for (long c = 0; c < channels; c++) {
     for (long ki = 0; ki < kh; ki++) {
+      // Output rows whose input row lies inside the image: oi in first ..< last.
+      const long first = pad - ki > 0 ? pad - ki : 0, last = height + pad - ki < oh ? height + pad - ki : oh;
       for (long kj = 0; kj < kw; kj++, row++) {
         const long shift = kj - pad;
+        __mmask16 store[8], valid[8];
+        for (long b = 0; b < blocks; b++) {
+          store[b] = lanes(ow - 16 * b);
+          valid[b] = lane_range16(-shift - 16 * b, width - shift - 16 * b) & store[b];
+        }
         uint16_t *base = cols + row * row_stride;
         for (long i = 0; i < images; i++) {
           uint16_t *dst = base + i * plane;
           const float *img = x + i * image_size + c * height * width;
           for (long oi = 0; oi < oh; oi++) {
-            const long ii = oi - pad + ki;
             uint16_t *d = dst + oi * ow;
-            const int inside = ii >= 0 && ii < height;
-            const float *srow = img + (inside ? ii : 0) * width + shift;
-            for (long oj = 0; oj < ow; oj += 16) {
-              const __mmask16 valid = inside ? lane_range16(-shift - oj, width - shift - oj) & lanes(ow - oj) : 0;
-              const __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(valid, srow + oj));
-              _mm256_mask_storeu_epi16(d + oj, lanes(ow - oj), v);
+            if (oi < first || oi >= last) {
+              for (long b = 0; b < blocks; b++) _mm256_mask_storeu_epi16(d + 16 * b, store[b], _mm256_setzero_si256());
+              continue;
+            }
+            const float *srow = img + (oi - pad + ki) * width + shift;
+            for (long b = 0; b < blocks; b++) {
+              const __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(valid[b], srow + 16 * b));
+              _mm256_mask_storeu_epi16(d + 16 * b, store[b], v);
             }
           }
         }

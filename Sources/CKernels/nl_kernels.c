@@ -166,29 +166,47 @@ static inline unsigned short lane_range(long lo, long hi) {
   return hi <= lo ? 0 : (unsigned short)(first_lanes(hi) & ~first_lanes(lo));
 }
 
+/// The masks of one window column's output rows, block by block of 16 outputs: `store[b]` the block's outputs
+/// that exist, `valid[b]` those whose input column oj + shift lies in 0 ..< width. Returns the block count, or
+/// 0 when a row has more than 8 blocks (then the callers take the Swift path).
+static inline long row_masks(long ow, long width, long shift, __mmask16 *store, __mmask16 *valid) {
+  const long blocks = (ow + 15) / 16;
+  if (blocks > 8) return 0;
+  for (long b = 0; b < blocks; b++) {
+    const long oj = 16 * b;
+    store[b] = first_lanes(ow - oj);
+    valid[b] = lane_range(-shift - oj, width - shift - oj) & store[b];
+  }
+  return blocks;
+}
+
 NL_AVX512
 int nl_unfold_padded(const float *x, long images, long image_size, long channels, long height, long width,
                      long kh, long kw, long pad, long oh, long ow, float *cols, long row_stride) {
+  if ((ow + 15) / 16 > 8) return 0;
   const long plane = oh * ow;
   long row = 0;
   for (long c = 0; c < channels; c++) {
     for (long ki = 0; ki < kh; ki++) {
+      // Output rows whose input row lies inside the image: oi in first ..< last.
+      const long first = pad - ki > 0 ? pad - ki : 0, last = height + pad - ki < oh ? height + pad - ki : oh;
       for (long kj = 0; kj < kw; kj++, row++) {
         const long shift = kj - pad;
+        __mmask16 store[8], valid[8];
+        const long blocks = row_masks(ow, width, shift, store, valid);
         for (long i = 0; i < images; i++) {
           float *dst = cols + row * row_stride + i * plane;
           const float *img = x + i * image_size + c * height * width;
+          // Rows over the top or bottom edge are zeros; the others are masked loads of an input row (lanes over
+          // the left or right edge are zero and never read: masked lanes do not touch memory).
           for (long oi = 0; oi < oh; oi++) {
-            const long ii = oi - pad + ki;
             float *d = dst + oi * ow;
-            const int inside = ii >= 0 && ii < height;
-            // Lanes whose input column oj + q + shift lies in 0 ..< width are loaded (the others are zero and
-            // never read: masked lanes do not touch memory).
-            const float *srow = img + (inside ? ii : 0) * width + shift;
-            for (long oj = 0; oj < ow; oj += 16) {
-              const __mmask16 valid = inside ? lane_range(-shift - oj, width - shift - oj) & first_lanes(ow - oj) : 0;
-              _mm512_mask_storeu_ps(d + oj, first_lanes(ow - oj), _mm512_maskz_loadu_ps(valid, srow + oj));
+            if (oi < first || oi >= last) {
+              for (long b = 0; b < blocks; b++) _mm512_mask_storeu_ps(d + 16 * b, store[b], _mm512_setzero_ps());
+              continue;
             }
+            const float *srow = img + (oi - pad + ki) * width + shift;
+            for (long b = 0; b < blocks; b++) _mm512_mask_storeu_ps(d + 16 * b, store[b], _mm512_maskz_loadu_ps(valid[b], srow + 16 * b));
           }
         }
       }
@@ -200,26 +218,34 @@ int nl_unfold_padded(const float *x, long images, long image_size, long channels
 NL_AVX512
 int nl_fold_padded(const float *cols, long images, long image_size, long channels, long height, long width,
                    long kh, long kw, long pad, long oh, long ow, float *gx, long row_stride) {
+  const long blocks = (width + 15) / 16;
+  if (blocks > 8 || kw > 16) return 0;
   const long plane = oh * ow;
-  long row = 0;
+  // Each input row is read once and written once: its 16-value blocks gather every window position's
+  // contribution (masked loads of the columns, zeros past the output's edges) in registers, added in the
+  // order of the window rows (ki, then kj), the order in which a row-by-row fold would add them.
+  __mmask16 store[8], from[8][16];
+  for (long b = 0; b < blocks; b++) {
+    store[b] = first_lanes(width - 16 * b);
+    for (long kj = 0; kj < kw; kj++) from[b][kj] = lane_range(kj - pad - 16 * b, ow + kj - pad - 16 * b) & store[b];
+  }
   for (long c = 0; c < channels; c++) {
-    for (long ki = 0; ki < kh; ki++) {
-      for (long kj = 0; kj < kw; kj++, row++) {
-        const long shift = kj - pad;
-        for (long i = 0; i < images; i++) {
-          const float *src = cols + row * row_stride + i * plane;
-          float *img = gx + i * image_size + c * height * width;
-          for (long oi = 0; oi < oh; oi++) {
-            const long ii = oi - pad + ki;
-            if (ii < 0 || ii >= height) continue;
-            float *grow = img + ii * width + shift;
-            for (long oj = 0; oj < ow; oj += 16) {
-              const __mmask16 valid = lane_range(-shift - oj, width - shift - oj) & first_lanes(ow - oj);
-              if (!valid) continue;
-              const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, grow + oj), _mm512_maskz_loadu_ps(valid, src + oi * ow + oj));
-              _mm512_mask_storeu_ps(grow + oj, valid, sum);
+    for (long i = 0; i < images; i++) {
+      float *img = gx + i * image_size + c * height * width;
+      for (long ii = 0; ii < height; ii++) {
+        float *grow = img + ii * width;
+        for (long b = 0; b < blocks; b++) {
+          __m512 acc = _mm512_maskz_loadu_ps(store[b], grow + 16 * b);
+          for (long ki = 0; ki < kh; ki++) {
+            const long oi = ii + pad - ki;
+            if (oi < 0 || oi >= oh) continue;
+            const float *src = cols + ((c * kh + ki) * kw) * row_stride + i * plane + oi * ow + 16 * b + pad;
+            for (long kj = 0; kj < kw; kj++) {
+              const __mmask16 m = from[b][kj];
+              if (m) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, src + kj * row_stride - kj));
             }
           }
+          _mm512_mask_storeu_ps(grow + 16 * b, store[b], acc);
         }
       }
     }

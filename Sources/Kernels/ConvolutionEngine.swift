@@ -27,6 +27,8 @@ package struct ConvLayout: Sendable {
   /// them and reducing its share of their gradient: the second layer ran 5% slower with 507 positions than
   /// with 676); adjusted so that the number of chunks is a multiple of four where it can be (they share out
   /// evenly between 2 or 4 threads). It depends on the shapes only, never on the thread count.
+  /// The chunking rule in words, for the benchmark's report.
+  package static let chunkingDescription = "convolution chunks of whole images, columns + output within 768 kB (1 MB when fewer than 640 positions), a multiple of 4 chunks where possible"
   var imagesPerChunk: Int {
     let perImage = max(1, 4 * (kdim + f) * plane)
     var fit = max(1, min(n, (768 << 10) / perImage))

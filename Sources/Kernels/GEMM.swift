@@ -86,6 +86,15 @@ public enum GEMM {
 
   static let kc = 256, mc = 120, nc = 3072
 
+  /// The blocking in use, for the benchmark's report: the micro-kernel's tile, the cache blocks, when B is read
+  /// in place, and when A·Bᵀ goes to dot products.
+  public static var blockingDescription: String {
+    let t = Tuning.standard
+    return "micro-kernel \(kernel.name) (\(kernel.mr)x\(kernel.nr) tile), kc \(kc) terms (\(2 * kc) in bfloat16 pairs), mc \(mc) rows, nc \(nc) columns; "
+      + "B read in place up to \(t.inPlaceRows) rows of C or \(t.inPlaceFloats * 4 / 1024) kB; A·Bᵀ as dot products from k = \(t.dotMinimumK)"
+      + (kernel.usesAVX512 ? "" : " (AVX-512 only: not here)") + "; bfloat16 " + (Precision.bfloat16.isNative ? "\(bf16.name)" : "runs as float32 here")
+  }
+
   /// Thresholds of the blocking, passed in (`Tuning.standard` unless a test asks for another).
   package struct Tuning: Sendable {
     /// Up to this many rows of C, B is read in place rather than packed (see `blocked`).

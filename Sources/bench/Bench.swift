@@ -65,6 +65,7 @@ struct Bench: ParsableCommand {
     var suite = Suite(filter: filter, quick: quick, minTime: minTime ?? (quick ? 0.15 : 0.5))
     let machine = Machine(cpu: Machine.cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, gemm_kernel: GEMM.kernelName, date: ISO8601DateFormatter().string(from: Date()))
     print("bench: \(machine.cpu), \(machine.cores) cores, GEMM micro-kernel \(machine.gemm_kernel)\(quick ? ", quick" : "")")
+    print("bench: blocking: \(GEMM.blockingDescription); \(ConvLayout.chunkingDescription)")
     try suite.runAll()
     // No case matched: an error that keeps the previous results.json (and cannot pass --fail-on-regression).
     guard !suite.results.isEmpty else { throw BenchError("no benchmark case matches --filter '\(filter ?? "")': nothing was timed and \(out)/results.json is left as it was") }

@@ -296,8 +296,41 @@ struct Suite {
     if let t = results.first(where: { $0.kernel == "train-step" }), let e = t.extra {
       print(String(format: "  CNN training step: %.0f images/s, an epoch of 50,000 images in %.1f s", e["images_per_second"] ?? 0, e["epoch_seconds_50k"] ?? 0))
     }
+    printTargets()
     for r in results where r.kernel.hasPrefix("render") {
       print(String(format: "  %@: %.1f ms%@", r.kernel, r.median_seconds * 1e3, r.extra.map { String(format: ", %.1fx faster than matplotlib (%.0f ms)", $0["speedup_vs_matplotlib"] ?? 0, $0["matplotlib_ms"] ?? 0) } ?? ""))
+    }
+  }
+
+  /// Issue #19's targets, each with the measured value and whether this run meets it (a target whose case did
+  /// not run is said so).
+  func printTargets() {
+    print("  targets (issue #19; a target holds when it holds in three runs in a row):")
+    func say(_ what: String, _ value: String, _ holds: Bool?) {
+      print("    [\(holds.map { $0 ? "holds" : "misses" } ?? "not measured")] \(what): \(value)")
+    }
+    if let t = results.first(where: { $0.kernel == "train-step" }), let g = t.gflops, peak.all > 0 {
+      say("training step >= 50% of the 2-core FMA peak", String(format: "%.1f GFLOP/s = %.0f%% of %.0f", g, 100 * g / peak.all, peak.all), g / peak.all >= 0.5)
+    } else {
+      say("training step >= 50% of the 2-core FMA peak", "-", nil)
+    }
+    for n in [512, 1024, 2048] {
+      for (kernel, threads) in [("gemm-blocked", 1), ("gemm-final", cores)] {
+        let what = "GEMM \(n) on \(threads) thread\(threads == 1 ? "" : "s") >= 0.95x numpy"
+        if let r = results.first(where: { $0.kernel == kernel && $0.shape == "\(n)x\(n)x\(n)" }), let g = r.gflops, let np = r.numpy_gflops {
+          say(what, String(format: "%.2fx", g / np), g / np >= 0.95)
+        } else {
+          say(what, "-", nil)
+        }
+      }
+    }
+    for r in results where r.kernel == "conv2d-fwd-bwd" || r.kernel == "conv2d+relu+pool-fwd-bwd" {
+      let rate = r.extra?["of_gemm_rate"]
+      say("\(r.kernel) \(r.shape) >= 60% of our GEMM rate", rate.map { String(format: "%.0f%%", 100 * $0) } ?? "-", rate.map { $0 >= 0.6 })
+    }
+    for r in results where ["exp", "log", "sigmoid", "tanh", "gelu", "silu"].contains(r.kernel) {
+      let ratio = r.extra?["of_relu"]
+      say("\(r.kernel) >= 1/3 of relu's bandwidth", ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.0 / 3 })
     }
   }
 }

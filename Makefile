@@ -15,9 +15,9 @@ LESSONS := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
 LIBRARY_SOURCES := $(shell find Sources/LessonKit Sources/Plotting Sources/Tensors Sources/Kernels Sources/CKernels Sources/CCPU Sources/Networks Sources/Datasets Sources/Support Sources/PackageInfo Sources/CCairo Sources/CPNG -type f) Package.swift
 
 # glibc returns large freed blocks to the kernel, so every big tensor of a training step costs fresh,
-# zeroed pages; these settings keep them for reuse (a CNN training step ~25% faster, see make bench).
-# Read only at process start, hence the environment (the lessons' mallopt call alone does not suffice).
-export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
+# zeroed pages. The engine's first tensor sets malloc to keep them (nl_keep_large_blocks: no block mapped on
+# its own, no trimming); the same settings here also cover what runs before it.
+export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=33554432:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824
 
 .DEFAULT_GOAL := all
 .PHONY: all setup setup-site build test gallery lessons playground site check-site bench data clean help

@@ -175,28 +175,38 @@ NL_BF16 static inline float reduce16(__m512 v) {
   return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
 }
 
+/// One R x Q tile of outputs (rows i0.., columns j0..): R x Q sixteen-lane sums over the words, then each
+/// reduced as a tree. Rows and columns past the end repeat the last one; their sums are never written. An
+/// output's value does not depend on the tile it was computed in.
+#define NL_DOT_TILE(R, Q)                                                                                    \
+  {                                                                                                          \
+    const uint32_t *ar[R], *br[Q];                                                                           \
+    for (int r = 0; r < R; r++) ar[r] = a + min_l(i0 + r, m - 1) * lda;                                      \
+    for (int q = 0; q < Q; q++) br[q] = b + min_l(j0 + q, n - 1) * ldb;                                      \
+    __m512 t[R * Q];                                                                                         \
+    for (int x = 0; x < R * Q; x++) t[x] = _mm512_setzero_ps();                                              \
+    for (long s = 0; s < words; s += 16) {                                                                   \
+      __m512bh y[Q];                                                                                         \
+      for (int q = 0; q < Q; q++) y[q] = (__m512bh)_mm512_loadu_si512(br[q] + s);                            \
+      for (int r = 0; r < R; r++) {                                                                          \
+        const __m512bh x = (__m512bh)_mm512_loadu_si512(ar[r] + s);                                          \
+        for (int q = 0; q < Q; q++) t[r * Q + q] = _mm512_dpbf16_ps(t[r * Q + q], x, y[q]);                  \
+      }                                                                                                      \
+    }                                                                                                        \
+    const long rows = min_l(R, m - i0), columns = min_l(Q, n - j0);                                          \
+    for (long r = 0; r < rows; r++)                                                                          \
+      for (long q = 0; q < columns; q++) c[(i0 + r) * ldc + j0 + q] += reduce16(t[r * Q + q]);               \
+  }
+
 NL_BF16
 void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
                     long ldc) {
-  for (long i0 = 0; i0 < m; i0 += 4) {
-    // Rows and columns past the end repeat the last one; their sums are never written.
-    const uint32_t *ar[4];
-    for (int r = 0; r < 4; r++) ar[r] = a + min_l(i0 + r, m - 1) * lda;
-    for (long j0 = 0; j0 < n; j0 += 4) {
-      const uint32_t *br[4];
-      for (int q = 0; q < 4; q++) br[q] = b + min_l(j0 + q, n - 1) * ldb;
-      __m512 t[16];
-      for (int x = 0; x < 16; x++) t[x] = _mm512_setzero_ps();
-      for (long s = 0; s < words; s += 16) {
-        __m512bh x[4], y[4];
-        for (int r = 0; r < 4; r++) x[r] = (__m512bh)_mm512_loadu_si512(ar[r] + s);
-        for (int q = 0; q < 4; q++) y[q] = (__m512bh)_mm512_loadu_si512(br[q] + s);
-        for (int r = 0; r < 4; r++)
-          for (int q = 0; q < 4; q++) t[r * 4 + q] = _mm512_dpbf16_ps(t[r * 4 + q], x[r], y[q]);
-      }
-      const long rows = min_l(4, m - i0), columns = min_l(4, n - j0);
-      for (long r = 0; r < rows; r++)
-        for (long q = 0; q < columns; q++) c[(i0 + r) * ldc + j0 + q] += reduce16(t[r * 4 + q]);
+  // Tiles of 8 rows of A by 2 of B where A has 8 rows: each of B's rows (the long side, streamed from L2) is
+  // read once per 8 rows of A instead of once per 4.
+  const long tall = m >= 8 ? 8 : 4;
+  for (long i0 = 0; i0 < m; i0 += tall) {
+    for (long j0 = 0; j0 < n; j0 += tall == 8 ? 2 : 4) {
+      if (tall == 8) NL_DOT_TILE(8, 2) else NL_DOT_TILE(4, 4)
     }
   }
 }

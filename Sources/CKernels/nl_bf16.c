@@ -211,6 +211,31 @@ void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, con
   }
 }
 
+NL_BF16
+void nl_gemm_bf16_nt(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                     long ldc, int accumulate, uint32_t *scratch) {
+  // A's rows as 8-row panels of pairs, all of it (a convolution's dY: few rows); then B 32 rows at a time,
+  // transposed into a panel, and the micro-kernel over every panel of A.
+  const long panels = (m + 7) / 8;
+  uint32_t *pa = scratch, *pb = scratch + panels * 8 * words;
+  for (long i0 = 0; i0 < m; i0 += 8) {
+    uint32_t *panel = pa + (i0 / 8) * 8 * words;
+    for (long r = 0; r < 8; r++) {
+      const uint32_t *row = i0 + r < m ? a + (i0 + r) * lda : NULL;
+      for (long p = 0; p < words; p++) panel[p * 8 + r] = row ? row[p] : 0;
+    }
+  }
+  for (long j0 = 0; j0 < n; j0 += 32) {
+    for (long q = 0; q < 32; q++) {
+      const uint32_t *row = j0 + q < n ? b + (j0 + q) * ldb : NULL;
+      for (long p = 0; p < words; p++) pb[p * 32 + q] = row ? row[p] : 0;
+    }
+    for (long i0 = 0; i0 < m; i0 += 8)
+      nl_gemm_bf16_8x32(words, pa + (i0 / 8) * 8 * words, pb, c + i0 * ldc + j0, ldc, min_l(8, m - i0), min_l(32, n - j0),
+                        accumulate, NULL);
+  }
+}
+
 /// Lanes lo ..< hi of 16 (clamped).
 static inline __mmask16 lane_range16(long lo, long hi) {
   if (lo < 0) lo = 0;
@@ -274,6 +299,8 @@ float nl_bf16_dot_loop(long iterations, float seed) {
 
 #else
 float nl_bf16_dot_loop(long iterations, float seed) { return seed; }
+void nl_gemm_bf16_nt(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                     long ldc, int accumulate, uint32_t *scratch) {}
 int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
                           long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
   return 0;

@@ -38,6 +38,18 @@ package struct ConvLayout: Sendable {
   }
   package var chunks: Int { (n + imagesPerChunk - 1) / imagesPerChunk }
 
+  /// How many shares of the weight and bias gradients the backward pass writes (summed afterwards in order):
+  /// one per chunk in float32; in bfloat16, where chunks are many (small planes: a few images each), at most 8
+  /// groups of consecutive chunks, each group's chunks added into its share in order by one thread. Fixed by
+  /// the shapes, never by the thread count, so the sums do not depend on it; fewer, larger shares spare
+  /// writing a whole weight-sized gradient per chunk and reading it back.
+  package var shareGroups: Int { kernel.packsPairs ? min(chunks, 8) : chunks }
+  /// The chunks of share group `g`.
+  package func chunks(inGroup g: Int) -> Range<Int> {
+    let groups = shareGroups
+    return (chunks * g / groups)..<(chunks * (g + 1) / groups)
+  }
+
   func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }
 
   /// The row stride of a chunk's columns: its width rounded up to whole vectors, and room for im2col's
@@ -107,8 +119,14 @@ package struct ConvLayout: Sendable {
     }
   }
 
-  /// One chunk's backward pass: its shares of dW (dY colsᵀ) and db, and its images' rows of dX.
-  package func backward(chunk: Int, _ p: ConvBackwardPointers) {
+  /// One group's backward pass (see `shareGroups`): its chunks one after another, in order.
+  package func backward(group: Int, _ p: ConvBackwardPointers) {
+    for (k, chunk) in chunks(inGroup: group).enumerated() { backward(chunk: chunk, share: group, first: k == 0, p) }
+  }
+
+  /// One chunk's backward pass: its part of dW (dY colsᵀ) and db, written into share `share` (or added to it,
+  /// when not the first chunk of its group), and its images' rows of dX.
+  package func backward(chunk: Int, share: Int, first: Bool, _ p: ConvBackwardPointers) {
     let images = images(chunk), width = images.count * plane
     // dY as [F, width]: with one image it is the gradient itself; else copied image by image into rows
     // padded with zeros to whole vectors, as are the columns below (zero terms leave dY colsᵀ unchanged and
@@ -179,25 +197,39 @@ package struct ConvLayout: Sendable {
         unfold(images, x: p.x, into: cols)
         nl_rows_to_bf16(kdim, width, cols, stride, rows, words)
       }
-      let target = shares + chunk * f * kdim
-      target.update(repeating: 0, count: f * kdim)
-      GEMM.dotProductsBF16(m: f, n: kdim, k: width, a: dy, lda: ldy, bWords: rows, c: target, ldc: kdim, parts: 1)
+      let target = shares + share * f * kdim
+      if words <= 128 {
+        // Short rows (small planes): through the packed micro-kernel, which sums each output in its own lane,
+        // instead of dot products whose final 16-lane sums would cost as much as the products.
+        let dyWords = GEMM.PackingBuffers.shared.take(bytes: 4 * words * (f + 7 + (f + 7) / 8 * 8 + 32))
+        defer { GEMM.PackingBuffers.shared.give(dyWords) }
+        let a = dyWords.pointer.assumingMemoryBound(to: UInt32.self)
+        nl_rows_to_bf16(f, width, dy, ldy, a, words)
+        nl_gemm_bf16_nt(f, kdim, words, a, words, rows, words, target, kdim, first ? 0 : 1, a + f * words)
+      } else {
+        if first { target.update(repeating: 0, count: f * kdim) }
+        GEMM.dotProductsBF16(m: f, n: kdim, k: width, a: dy, lda: ldy, bWords: rows, c: target, ldc: kdim, parts: 1)
+      }
     } else if let shares = p.sharesW {
       let terms = ldy == padded ? padded : width
       let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
       unfold(images, x: p.x, into: cols)
       GEMM.multiply(m: f, n: kdim, k: terms, a: dy, lda: ldy, transA: false, b: cols, ldb: stride, transB: true,
-                    beta: 0, c: shares + chunk * f * kdim, ldc: kdim, threads: 1, kernel: kernel)
+                    beta: first ? 0 : 1, c: shares + share * f * kdim, ldc: kdim, threads: 1, kernel: kernel)
     }
     if let shares = p.sharesB {
       var fi = 0
       while fi + 4 <= f {
         // Four rows at once: four independent chains of additions (one row's chain waits on each add).
         let sums = sumFloats4(dy + fi * ldy, ldy, count: width)
-        for q in 0..<4 { shares[chunk * f + fi + q] = sums[q] }
+        for q in 0..<4 { shares[share * f + fi + q] = first ? sums[q] : shares[share * f + fi + q] + sums[q] }
         fi += 4
       }
-      while fi < f { shares[chunk * f + fi] = sumFloats(dy + fi * ldy, count: width); fi += 1 }
+      while fi < f {
+        let sum = sumFloats(dy + fi * ldy, count: width)
+        shares[share * f + fi] = first ? sum : shares[share * f + fi] + sum
+        fi += 1
+      }
     }
     if let gx = p.gx {
       let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)

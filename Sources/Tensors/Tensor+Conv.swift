@@ -74,7 +74,7 @@ extension Tensor {
     let outShape = maxPool2x2 ? [n, f, oh / 2, ow / 2] : [n, f, oh, ow]
     return Tensor(result: out, shape: outShape, op: op).recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
       let needW = weight.requiresGrad, needB = bias?.requiresGrad == true, needX = input.requiresGrad
-      let (kdim, chunks) = (layout.kdim, layout.chunks)
+      let (kdim, chunks) = (layout.kdim, layout.shareGroups)
       // Each chunk's shares of the weight and bias gradients, summed in chunk order below.
       var sharesW = [Float](unsafeUninitializedCapacity: needW ? chunks * f * kdim : 0) { _, count in count = needW ? chunks * f * kdim : 0 }
       var sharesB = [Float](unsafeUninitializedCapacity: needB ? chunks * f : 0) { _, count in count = needB ? chunks * f : 0 }
@@ -90,7 +90,7 @@ extension Tensor {
                   let pointers = ConvBackwardPointers(
                     g: pg.baseAddress!, y: py.baseAddress!, argmax: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
                     sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
-                  parallelFor(chunks) { chunk in layout.backward(chunk: chunk, pointers) }
+                  parallelFor(chunks) { group in layout.backward(group: group, pointers) }
                 }
               }
             }

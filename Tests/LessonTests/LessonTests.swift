@@ -450,11 +450,13 @@ final class FastCIFARLessonTests: XCTestCase {
     XCTAssertEqual(views["views_6"]?["accuracy"], s["test_accuracy"] as? Double)
     XCTAssertEqual(views["views_1"]?["accuracy"], s["plain_test_accuracy"] as? Double)
     for (_, v) in views { XCTAssertEqual(v["accuracy"]! * 24, (v["accuracy"]! * 24).rounded(), accuracy: 1e-9) }
-    // The full recipe and each trick removed (one added), each a short run.
+    // The full recipe and each trick removed (one added, and float32 convolutions), each a short run.
     let ablation = try XCTUnwrap(s["ablation"] as? [String: [String: Double]])
-    XCTAssertEqual(ablation.count, 10)
+    XCTAssertEqual(ablation.count, 11)
     XCTAssertNotNil(ablation["no_whitening"]?["accuracy"])
     XCTAssertNotNil(ablation["with_residual_branches"]?["accuracy"])
+    XCTAssertNotNil(ablation["float32_convolutions"]?["seconds"])
+    XCTAssertEqual(s["bfloat16_native"] as? Bool, Precision.bfloat16.isNative)
     XCTAssert(run.output.contains("Total params:"), "the model summary is printed")
     XCTAssertEqual(s["parameters"] as? Int, 5_048)
     XCTAssert(run.output.contains("Total params: 5,048"), run.output)

@@ -81,14 +81,20 @@ final class BFloat16Tests: XCTestCase {
   }
 
   /// A bfloat16 convolution (fused ReLU and pooling, padding, a bias) forward and backward against the float32
-  /// one run on the rounded input and weights, with an upstream gradient that bfloat16 holds exactly.
+  /// one run on the rounded input and weights, with an upstream gradient that bfloat16 holds exactly. Shapes:
+  /// short rows (the weight gradient through the packed kernel), long ones (through dot products: a chunk of
+  /// more than 256 positions), and 16 chunks of three images (grouped into 8 shares of the gradients).
   func testConvolutionMatchesFloat32OnRoundedOperands() throws {
-    for (pool, relu, padding) in [(true, false, 1), (false, true, 1), (false, false, 0)] {
+    let cases: [(n: Int, c: Int, size: Int, f: Int, pool: Bool, relu: Bool, padding: Int)] = [
+      (3, 5, 9, 7, true, false, 1), (3, 5, 9, 7, false, true, 1), (3, 5, 9, 7, false, false, 0),
+      (2, 3, 20, 9, true, false, 1), (48, 64, 12, 8, false, false, 1),
+    ]
+    for (n, c, size, f, pool, relu, padding) in cases {
       var rng = SeededGenerator(seed: 5)
-      let x = random(3 * 5 * 9 * 9, &rng).map(Self.rounded), w = random(7 * 5 * 3 * 3, &rng).map(Self.rounded), bias = random(7, &rng)
+      let x = random(n * c * size * size, &rng).map(Self.rounded), w = random(f * c * 3 * 3, &rng).map(Self.rounded), bias = random(f, &rng)
       func run(_ precision: Precision) throws -> (y: [Float], gx: [Float], gw: [Float], gb: [Float]) {
-        let tx = try Tensor(x, shape: [3, 5, 9, 9], requiresGrad: true), tw = try Tensor(w, shape: [7, 5, 3, 3], requiresGrad: true)
-        let tb = try Tensor(bias, shape: [7], requiresGrad: true)
+        let tx = try Tensor(x, shape: [n, c, size, size], requiresGrad: true), tw = try Tensor(w, shape: [f, c, 3, 3], requiresGrad: true)
+        let tb = try Tensor(bias, shape: [f], requiresGrad: true)
         let y = try tx.conv2d(weight: tw, bias: tb, padding: padding, relu: relu, maxPool2x2: pool, precision: precision)
         var g = SeededGenerator(seed: 9)
         let upstream = try Tensor(random(y.count, &g).map(Self.rounded), shape: y.shape)
@@ -98,7 +104,7 @@ final class BFloat16Tests: XCTestCase {
       let half = try run(.bfloat16), full = try run(.float32)
       for (name, p, q) in [("output", half.y, full.y), ("dx", half.gx, full.gx), ("dw", half.gw, full.gw), ("db", half.gb, full.gb)] {
         let worst = zip(p, q).map { abs($0 - $1) / max(1, abs($1)) }.max()!
-        XCTAssertLessThan(worst, 1e-5, "\(name), pool \(pool) relu \(relu) padding \(padding)")
+        XCTAssertLessThan(worst, 1e-5, "\(name), n \(n) c \(c) \(size)x\(size) f \(f) pool \(pool) relu \(relu) padding \(padding)")
       }
     }
   }

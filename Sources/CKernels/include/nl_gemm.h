@@ -58,6 +58,12 @@ void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *ds
 /// nl_rows_to_bf16. Each output's sixteen lanes are summed as a tree at the end, in a fixed order.
 void nl_dot_nt_bf16(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
                     long ldc);
+/// C (+)= A·Bᵀ for rows of pairs (as nl_dot_nt_bf16's, any `words`) through the packed 8 x 32 micro-kernel: each
+/// output summed lane-wise in pair order, no reduction at the end (for short rows, where the dot products'
+/// final sums would cost as much as the products). `scratch` holds ((m + 7) / 8 * 8 + 32) * words words.
+/// `accumulate` adds to C, else overwrites it.
+void nl_gemm_bf16_nt(long m, long n, long words, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                     long ldc, int accumulate, uint32_t *scratch);
 /// im2col for stride 1 and any padding (as nl_unfold_padded) straight into bfloat16: row r of the columns at
 /// cols + r * row_stride (in 16-bit values), image i's positions from i * oh * ow, zeros from images * oh * ow
 /// up to row_stride (even: the rows are then rows of pairs for nl_dot_nt_bf16). Returns 1 (0 where not built).

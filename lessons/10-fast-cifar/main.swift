@@ -395,13 +395,20 @@ func profileLayers(_ recipe: Recipe, train: CIFAR10, seed: UInt64, say: (String)
 /// The FMA loop's rate (Kernels' PeakProbe) in GFLOP/s: the best of three tries on one thread and on all of
 /// them; and on all of them with bfloat16 dot products, where the processor has them (else 0).
 func fmaPeak() -> (one: Double, all: Double, threads: Int, bfloat16: Double) {
-  let iterations = 2_000_000, threads = KernelSettings.threads
+  // Each try is 8 pieces per thread, shared out as the threads come: with one piece per thread, a worker thread
+  // that woke late (on a shared machine it can miss the whole loop) left all the work to the first one and the
+  // "two-core" rate came out as one core's.
+  let iterations = 1_000_000, pieces = 8, threads = KernelSettings.threads
   func rate(_ n: Int, flops: Double, _ loop: @escaping @Sendable () -> Void) -> Double {
     var best = 0.0
     for _ in 0..<3 {
       let start = DispatchTime.now().uptimeNanoseconds
-      DispatchQueue.concurrentPerform(iterations: n) { _ in loop() }
-      best = max(best, Double(n) * Double(iterations) * flops / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
+      if n == 1 {
+        for _ in 0..<pieces { loop() }
+      } else {
+        DispatchQueue.concurrentPerform(iterations: n * pieces) { _ in loop() }
+      }
+      best = max(best, Double(n * pieces) * Double(iterations) * flops / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) / 1e9)
     }
     return best
   }

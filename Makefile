@@ -84,8 +84,8 @@ output/06-cnn-cifar10/summary.json: | data/cifar-10-batches-bin/test_batch.bin
 output/07-mlp-digits/summary.json output/08-regularisation/summary.json: | data/digits.csv
 output/09-evaluation/summary.json: | data/breast_cancer.csv data/digits.csv
 # Lesson 10 trains on CIFAR-10 and compares itself with lesson 6's run (read from output/06-cnn-cifar10/), so that
-# one runs first. Its full run takes about 35-40 minutes on two cores (the main run, about 14, then ten
-# ablation runs).
+# one runs first. Its full run takes about half an hour on two cores (the main run, about 15 minutes, then
+# eleven short ablation runs).
 output/10-fast-cifar/summary.json: | data/cifar-10-batches-bin/test_batch.bin output/06-cnn-cifar10/summary.json
 
 ## playground: the playground's frames (every data set, activation, hidden layers and learning rate) in output/playground/

@@ -328,7 +328,7 @@ struct Suite {
       let rate = r.extra?["of_gemm_rate"]
       say("\(r.kernel) \(r.shape) >= 60% of our GEMM rate", rate.map { String(format: "%.0f%%", 100 * $0) } ?? "-", rate.map { $0 >= 0.6 })
     }
-    for r in results where ["exp", "log", "sigmoid", "tanh", "gelu", "silu"].contains(r.kernel) {
+    for r in results where ["exp", "log", "sigmoid", "tanh", "gelu", "silu"].contains(r.kernel) && r.extra?["of_relu"] != nil {
       let ratio = r.extra?["of_relu"]
       say("\(r.kernel) >= 1/3 of relu's bandwidth", ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.0 / 3 })
     }

@@ -1,6 +1,7 @@
 // Mixed-precision GEMM pieces on AVX512_BF16 (see nl_gemm.h): packing float32 operands into bfloat16 pairs,
 // the 8 x 32 micro-kernel on VDPBF16PS, and the A·Bᵀ dot products of a convolution's weight gradient.
 #include "nl_gemm.h"
+#include "nl_lanes.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -22,8 +23,6 @@ static inline uint32_t bf16_bits(float x) {
 }
 static inline uint32_t pair(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
 
-static inline __mmask16 lanes(long count) { return count >= 16 ? (__mmask16)0xffff : count <= 0 ? 0 : (__mmask16)((1u << count) - 1); }
-
 NL_BF16
 void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint32_t *out) {
   const long kp = (kc + 1) / 2;
@@ -37,7 +36,7 @@ void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint3
       for (long p = 0; p < kc; p += 32) {
         for (int r = 0; r < 8; r++) {
           const float *row = a + (i + r) * lda + p;
-          const __m512 x0 = _mm512_maskz_loadu_ps(lanes(kc - p), row), x1 = _mm512_maskz_loadu_ps(lanes(kc - p - 16), row + 16);
+          const __m512 x0 = _mm512_maskz_loadu_ps(first_lanes(kc - p), row), x1 = _mm512_maskz_loadu_ps(first_lanes(kc - p - 16), row + 16);
           _mm512_storeu_si512(words[r], (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
         }
         const long count = min_l(16, kp - p / 2);
@@ -81,7 +80,7 @@ void nl_pack_b_bf16(long kc, long nc, const float *b, long ldb, int trans, uint3
     const long width = min_l(32, nc - j);
     uint32_t *panel = out + (j / 32) * kp * 32;
     if (!trans) {
-      const __mmask16 m0 = lanes(width), m1 = lanes(width - 16);
+      const __mmask16 m0 = first_lanes(width), m1 = first_lanes(width - 16);
       for (long p2 = 0; p2 < kp; p2++) {
         const float *r0 = b + (2 * p2) * ldb + j;
         const __m512 x00 = _mm512_maskz_loadu_ps(m0, r0), x01 = _mm512_maskz_loadu_ps(m1, r0 + 16);
@@ -160,8 +159,8 @@ void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *ds
     long w = 0;
     for (; 2 * w < n; w += 16) {
       const long p = 2 * w;
-      const __m512 x0 = _mm512_maskz_loadu_ps(lanes(n - p), row + p), x1 = _mm512_maskz_loadu_ps(lanes(n - p - 16), row + p + 16);
-      _mm512_mask_storeu_epi32(out + w, lanes(words - w), (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+      const __m512 x0 = _mm512_maskz_loadu_ps(first_lanes(n - p), row + p), x1 = _mm512_maskz_loadu_ps(first_lanes(n - p - 16), row + p + 16);
+      _mm512_mask_storeu_epi32(out + w, first_lanes(words - w), (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
     }
     for (; w < words; w++) out[w] = 0;
   }
@@ -236,13 +235,6 @@ void nl_gemm_bf16_nt(long m, long n, long words, const uint32_t *a, long lda, co
   }
 }
 
-/// Lanes lo ..< hi of 16 (clamped).
-static inline __mmask16 lane_range16(long lo, long hi) {
-  if (lo < 0) lo = 0;
-  if (hi > 16) hi = 16;
-  return hi <= lo ? 0 : (__mmask16)(lanes(hi) & ~lanes(lo));
-}
-
 NL_BF16
 int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
                           long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
@@ -258,8 +250,8 @@ int nl_unfold_padded_bf16(const float *x, long images, long image_size, long cha
         const long shift = kj - pad;
         __mmask16 store[8], valid[8];
         for (long b = 0; b < blocks; b++) {
-          store[b] = lanes(ow - 16 * b);
-          valid[b] = lane_range16(-shift - 16 * b, width - shift - 16 * b) & store[b];
+          store[b] = first_lanes(ow - 16 * b);
+          valid[b] = lane_range(-shift - 16 * b, width - shift - 16 * b) & store[b];
         }
         uint16_t *base = cols + row * row_stride;
         for (long i = 0; i < images; i++) {

@@ -2,6 +2,7 @@
 // is at most 32 floats of input, so one pair of vectors holds it and a permute picks any kernel column's
 // values. 2x2 max pooling: even and odd lanes by permutes, partial rows by masks.
 #include "nl_kernels.h"
+#include "nl_lanes.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -10,11 +11,6 @@
 
 static int fits(long oh, long ow, long width, long kw) {
   return oh * ow <= 16 && (oh - 1) * width + kw - 1 + ow <= 32;
-}
-
-/// The first `count` lanes (0 ... 16).
-static inline unsigned short first_lanes(long count) {
-  return count <= 0 ? 0 : count >= 16 ? 0xFFFF : (unsigned short)((1u << count) - 1);
 }
 
 NL_AVX512
@@ -157,13 +153,6 @@ int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_
     }
   }
   return 1;
-}
-
-/// Lanes lo ..< hi of 16 (clamped).
-static inline unsigned short lane_range(long lo, long hi) {
-  if (lo < 0) lo = 0;
-  if (hi > 16) hi = 16;
-  return hi <= lo ? 0 : (unsigned short)(first_lanes(hi) & ~first_lanes(lo));
 }
 
 /// The masks of one window column's output rows, block by block of 16 outputs: `store[b]` the block's outputs

@@ -278,6 +278,73 @@ int nl_unfold_padded_bf16(const float *x, long images, long image_size, long cha
 }
 
 NL_BF16
+int nl_unfold_pack_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
+                        long kw, long pad, long block_pairs, uint32_t *out) {
+  // "Same" windows only (output plane = input plane): then column j of image i reads its channel's plane at
+  // position p + (ki - pad) * width + (kj - pad), a fixed shift of p for every (ki, kj).
+  const long window = kh * kw;
+  if (kh != 2 * pad + 1 || kw != 2 * pad + 1 || window > 49 || block_pairs <= 0) return 0;
+  const long plane = height * width, n = images * plane, panels = (n + 31) / 32;
+  const long kdim = channels * window, kp = (kdim + 1) / 2;
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                                         20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  // Each panel's 32 columns as runs within one image (at most 33 of them: planes of one position), each run's
+  // lanes valid for each window position, and where lane 0 of the run's pointer sits in its image.
+  enum { max_runs = 33 };
+  long shift[49];
+  for (long k = 0; k < window; k++) shift[k] = (k / kw - pad) * width + (k % kw - pad);
+  uint32_t lanes[max_runs][49];
+  long origin[max_runs];
+  for (long q = 0; q < panels; q++) {
+    long runs = 0;
+    for (long j = 32 * q; j < n && j < 32 * q + 32; runs++) {
+      const long i = j / plane, p0 = j % plane, count = min_l(32 * q + 32 - j, plane - p0), lane0 = j - 32 * q;
+      origin[runs] = i * image_size + p0 - lane0;
+      // The run's lanes whose input row (column) lies inside the image, for each window row (column).
+      uint32_t rows[7] = {0}, columns[7] = {0};
+      long y = p0 / width, xx = p0 % width;
+      for (long l = 0; l < count; l++) {
+        const uint32_t bit = 1u << (lane0 + l);
+        for (long d = 0; d < kh; d++) {
+          if (y + d - pad >= 0 && y + d - pad < height) rows[d] |= bit;
+          if (xx + d - pad >= 0 && xx + d - pad < width) columns[d] |= bit;
+        }
+        if (++xx == width) { xx = 0; y++; }
+      }
+      for (long ki = 0; ki < kh; ki++)
+        for (long kj = 0; kj < kw; kj++) lanes[runs][ki * kw + kj] = rows[ki] & columns[kj];
+      j += count;
+    }
+    // Rows 2 t and 2 t + 1 of the columns (row r: channel r / window, window position r % window, counted
+    // along without divisions), converted and interleaved as nl_pack_b_bf16 does, into pair t of the panel in
+    // its k block.
+    long c = 0, k = 0;
+    for (long first = 0; first < kp; first += block_pairs) {
+      const long words = min_l(block_pairs, kp - first);
+      uint32_t *dst = out + first * panels * 32 + q * words * 32;
+      for (long t = 0; t < words; t++, dst += 32) {
+        __m512 v[2][2];
+        for (int h = 0; h < 2; h++) {
+          v[h][0] = v[h][1] = _mm512_setzero_ps();
+          if (c < channels) {
+            const float *base = x + c * plane + shift[k];
+            for (long s = 0; s < runs; s++) {
+              const uint32_t m = lanes[s][k];
+              v[h][0] = _mm512_mask_loadu_ps(v[h][0], (__mmask16)m, base + origin[s]);
+              v[h][1] = _mm512_mask_loadu_ps(v[h][1], (__mmask16)(m >> 16), base + origin[s] + 16);
+            }
+          }
+          if (++k == window) { k = 0; c++; }
+        }
+        _mm512_storeu_si512(dst, _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(v[1][0], v[0][0])));
+        _mm512_storeu_si512(dst + 16, _mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(v[1][1], v[0][1])));
+      }
+    }
+  }
+  return 1;
+}
+
+NL_BF16
 float nl_bf16_dot_loop(long iterations, float seed) {
   __m512 acc[12];
   for (int x = 0; x < 12; x++) acc[x] = _mm512_set1_ps(seed + (float)x);
@@ -295,6 +362,10 @@ void nl_gemm_bf16_nt(long m, long n, long words, const uint32_t *a, long lda, co
                      long ldc, int accumulate, uint32_t *scratch) {}
 int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
                           long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride) {
+  return 0;
+}
+int nl_unfold_pack_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
+                        long kw, long pad, long block_pairs, uint32_t *out) {
   return 0;
 }
 void nl_pack_a_bf16(long mc, long kc, const float *a, long lda, int trans, uint32_t *out) {}

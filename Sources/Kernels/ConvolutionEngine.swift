@@ -50,6 +50,27 @@ package struct ConvLayout: Sendable {
     return (chunks * g / groups)..<(chunks * (g + 1) / groups)
   }
 
+  /// Whether the weights are packed once for all chunks (`packWeights`): with the bfloat16 kernel, which
+  /// always packs its operands (else each chunk would pack the same weights again).
+  package var packsWeights: Bool { kernel.packsPairs }
+  /// The 32-bit words of the weights packed for one pass (`packWeights`).
+  package var packedWeightWords: Int { max(GEMM.packedBF16Words(count: f, k: kdim, panel: 8), GEMM.packedBF16Words(count: kdim, k: f, panel: 8)) }
+  /// The weights [F, kdim] packed ahead for the forward product W cols (or, `transposed`, for the backward
+  /// product Wᵀ dY), in the layout `GEMM.packBF16A` gives: the same words each chunk would pack.
+  package func packWeights(_ weight: UnsafePointer<Float>, transposed: Bool, into out: UnsafeMutablePointer<UInt32>) {
+    if transposed {
+      GEMM.packBF16A(m: kdim, k: f, a: weight, lda: kdim, transA: true, into: out)
+    } else {
+      GEMM.packBF16A(m: f, k: kdim, a: weight, lda: kdim, transA: false, into: out)
+    }
+  }
+  /// Whether the forward pass unfolds straight into the product's packed panels (`nl_unfold_pack_bf16`): bfloat16,
+  /// stride 1, "same" square windows.
+  var unfoldsIntoPanels: Bool {
+    kernel.packsPairs && cKernels && window.stride == 1 && window.kernelHeight == window.kernelWidth
+      && window.kernelHeight == 2 * window.padding + 1 && window.kernelHeight <= 7 && oh == h && ow == w
+  }
+
   func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }
 
   /// The row stride of a chunk's columns: its width rounded up to whole vectors, and room for im2col's
@@ -67,12 +88,24 @@ package struct ConvLayout: Sendable {
   }
 
   /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
-  package func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
+  /// `packedWeight`: the weights as `packWeights` packs them (not transposed), where `packsWeights`.
+  package func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeight: UnsafePointer<UInt32>? = nil, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
     let images = images(chunk), width = images.count * plane, stride = colsStride(width)
-    let buffer = GEMM.PackingBuffers.shared.take(bytes: 4 * kdim * stride)
+    // The columns as floats, or (bfloat16, "same" windows) already as the product's packed panels of pairs.
+    let intoPanels = unfoldsIntoPanels
+    let buffer = GEMM.PackingBuffers.shared.take(bytes: intoPanels ? 4 * GEMM.packedBF16Words(count: width, k: kdim, panel: 32) : 4 * kdim * stride)
     defer { GEMM.PackingBuffers.shared.give(buffer) }
     let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
-    unfold(images, x: x, into: cols)
+    var packedCols: UnsafePointer<UInt32>? = nil
+    if intoPanels {
+      let panels = UnsafeMutableRawPointer(cols).assumingMemoryBound(to: UInt32.self)
+      let done = nl_unfold_pack_bf16(x + images.lowerBound * image, images.count, image, c, h, w, window.kernelHeight, window.kernelWidth,
+                                     window.padding, GEMM.bf16BlockPairs, panels)
+      precondition(done != 0, "nl_unfold_pack_bf16 refused a window unfoldsIntoPanels accepts")
+      packedCols = UnsafePointer(panels)
+    } else {
+      unfold(images, x: x, into: cols)
+    }
     // With pooling, the convolution's output goes to a chunk-sized buffer and only the pooled planes leave.
     let full = pool ? GEMM.PackingBuffers.shared.take(bytes: 4 * (images.count * f * plane + 32)) : nil
     defer { full.map { GEMM.PackingBuffers.shared.give($0) } }
@@ -105,14 +138,15 @@ package struct ConvLayout: Sendable {
     if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
       // Columns in runs of one image's plane, stored straight into NCHW.
       GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
-                    beta: 0, c: target, ldc: plane, threads: 1, kernel: kernel, runs: .init(length: plane, stride: f * plane), bias: bias)
+                    beta: 0, c: target, ldc: plane, threads: 1, kernel: kernel, runs: .init(length: plane, stride: f * plane), bias: bias,
+                    packedA: packedWeight, packedB: packedCols)
     } else {
       // Small planes (most tiles would straddle two images): a plain product, then a copy per image.
       let product = GEMM.PackingBuffers.shared.take(bytes: 4 * f * width)
       defer { GEMM.PackingBuffers.shared.give(product) }
       let y = product.pointer.assumingMemoryBound(to: Float.self)
       GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
-                    beta: 0, c: y, ldc: width, threads: 1, kernel: kernel, bias: bias)
+                    beta: 0, c: y, ldc: width, threads: 1, kernel: kernel, bias: bias, packedA: packedWeight, packedB: packedCols)
       for i in 0..<images.count {
         for fi in 0..<f { copyFloats(from: y + fi * width + i * plane, to: target + (i * f + fi) * plane, count: plane) }
       }
@@ -234,7 +268,7 @@ package struct ConvLayout: Sendable {
     if let gx = p.gx {
       let dcols = buffer.pointer.assumingMemoryBound(to: Float.self)
       GEMM.multiply(m: kdim, n: width, k: f, a: p.weight, lda: kdim, transA: true, b: dy, ldb: ldy, transB: false,
-                    beta: 0, c: dcols, ldc: width, threads: 1, kernel: kernel)
+                    beta: 0, c: dcols, ldc: width, threads: 1, kernel: kernel, packedA: p.packedWeightT)
       let target = gx + images.lowerBound * image
       target.update(repeating: 0, count: images.count * image)
       col2im(dcols, images: images.count, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: target, rowStride: width)
@@ -246,12 +280,14 @@ package struct ConvLayout: Sendable {
 package struct ConvBackwardPointers: @unchecked Sendable {
   let g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
   let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
+  /// The weights as `ConvLayout.packWeights(transposed: true)` packs them, where the layout `packsWeights`.
+  let packedWeightT: UnsafePointer<UInt32>?
 
   package init(
     g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
+    packedWeightT: UnsafePointer<UInt32>? = nil, sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
   ) {
-    (self.g, self.y, self.argmax, self.x, self.weight) = (g, y, argmax, x, weight)
+    (self.g, self.y, self.argmax, self.x, self.weight, self.packedWeightT) = (g, y, argmax, x, weight, packedWeightT)
     (self.sharesW, self.sharesB, self.gx) = (sharesW, sharesB, gx)
   }
 }

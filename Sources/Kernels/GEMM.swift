@@ -129,11 +129,15 @@ public enum GEMM {
   package static func multiply(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool, b: UnsafePointer<Float>, ldb: Int, transB: Bool,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int?, kernel: Kernel, runs: ColumnRuns? = nil, bias: UnsafePointer<Float>? = nil,
-    tuning: Tuning = .standard
+    tuning: Tuning = .standard, packedA: UnsafePointer<UInt32>? = nil, packedB: UnsafePointer<UInt32>? = nil
   ) {
     guard m > 0, n > 0 else { return }
     let (mr, nr) = (kernel.mr, kernel.nr)
-    let operands = Operands(a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, runs: runs)
+    precondition((packedA == nil && packedB == nil) || kernel.packsPairs, "GEMM: operands packed ahead need the bfloat16 kernel")
+    var ahead = Operands(a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, runs: runs)
+    (ahead.packedA, ahead.packedB) = (packedA, packedB)
+    (ahead.aPanels, ahead.bPanels) = ((m + mr - 1) / mr, (n + nr - 1) / nr)
+    let operands = ahead
     if beta != 0 && beta != 1 {
       for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee *= beta } }
     }
@@ -245,6 +249,10 @@ public enum GEMM {
     let b: UnsafePointer<Float>, ldb: Int, transB: Bool
     let c: UnsafeMutablePointer<Float>, ldc: Int
     var runs: ColumnRuns? = nil
+    /// bfloat16 operands packed ahead, whole (see `packBF16A`): then `a` or `b` is not read.
+    var packedA: UnsafePointer<UInt32>? = nil, packedB: UnsafePointer<UInt32>? = nil
+    /// The panels of the whole of A (rows / mr) and B (columns / nr), rounded up: the packed-ahead layout's strides.
+    var aPanels = 0, bPanels = 0
     /// Where C[i, j] is stored.
     @inline(__always) func cAt(_ i: Int, _ j: Int) -> UnsafeMutablePointer<Float> {
       c + i * ldc + columnOffset(j)
@@ -294,7 +302,10 @@ public enum GEMM {
         // in the L2 cache is cheap to read where it is: then read full panels of a row-major B in place
         // instead of copying them first (the same arithmetic in the same order).
         let inPlace = !pairs && !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
-        if pairs {
+        // Packed ahead: k block pc / 2 of the pairs, then the panel (see `packBF16A`).
+        let aheadB = o.packedB.map { $0 + (pc / 2) * o.bPanels * nr + (jc / nr) * words * nr }
+        if aheadB != nil {
+        } else if pairs {
           let from = o.transB ? o.b + jc * o.ldb + pc : o.b + pc * o.ldb + jc
           nl_pack_b_bf16(kcb, ncb, from, o.ldb, o.transB ? 1 : 0, UnsafeMutableRawPointer(packedB).assumingMemoryBound(to: UInt32.self))
         } else if inPlace {
@@ -306,7 +317,9 @@ public enum GEMM {
         var ic = rows.lowerBound
         while ic < rows.upperBound {
           let mcb = min(mc, rows.upperBound - ic)
-          if pairs {
+          let aheadA = o.packedA.map { $0 + (pc / 2) * o.aPanels * mr + (ic / mr) * words * mr }
+          if aheadA != nil {
+          } else if pairs {
             let from = o.transA ? o.a + pc * o.lda + ic : o.a + ic * o.lda + pc
             nl_pack_a_bf16(mcb, kcb, from, o.lda, o.transA ? 1 : 0, UnsafeMutableRawPointer(packedA).assumingMemoryBound(to: UInt32.self))
           } else {
@@ -315,7 +328,8 @@ public enum GEMM {
           var jr = 0
           while jr < ncb {
             let full = jr + nr <= ncb
-            let bPanel: UnsafePointer<Float> = inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * words * nr)
+            let bPanel: UnsafePointer<Float> = aheadB.map { UnsafeRawPointer($0 + (jr / nr) * words * nr).assumingMemoryBound(to: Float.self) }
+              ?? (inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * words * nr))
             let bStep = inPlace && full ? o.ldb : nr
             let accumulate = pc > 0 || blocks.beta != 0
             let bias = pc + kcb == k ? blocks.bias : nil
@@ -327,7 +341,9 @@ public enum GEMM {
             var ir = 0
             while ir < mcb {
               let height = min(mr, mcb - ir), i = ic + ir
-              let panelA = packedA + (ir / mr) * words * mr, rowBias = bias.map { $0 + i }
+              let panelA = aheadA.map { UnsafeRawPointer($0 + (ir / mr) * words * mr).assumingMemoryBound(to: Float.self) }
+                ?? UnsafePointer(packedA + (ir / mr) * words * mr)
+              let rowBias = bias.map { $0 + i }
               if straddles, let runs = o.runs {
                 // Copy whole pieces of rows between the buffer and C: each piece lies within one run.
                 func pieces(_ body: (Int, Int) -> Void) {
@@ -353,6 +369,26 @@ public enum GEMM {
         pc += kcb
       }
       jc += ncb
+    }
+  }
+
+  /// The 32-bit words of a bfloat16 operand packed ahead whole: `count` rows (of A) or columns (of B) in panels
+  /// of `panel`, `k` terms as pairs.
+  package static func packedBF16Words(count: Int, k: Int, panel: Int) -> Int { (count + panel - 1) / panel * panel * ((k + 1) / 2) }
+  /// The pairs in one k block of the bfloat16 kernel (the blocking above: kc words).
+  package static let bf16BlockPairs = kc
+
+  /// op(A) [m x k] packed ahead whole for the bfloat16 kernel, to be passed as `packedA` to many products
+  /// (a convolution's weights, once for all its chunks instead of once per chunk): k block by k block (`kc`
+  /// pairs each), each block's rows in panels of 8 as `nl_pack_a_bf16` packs them, block b from word
+  /// b * kc * (panels of 8) * 8. The same words the product would pack itself, so the same bits.
+  package static func packBF16A(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool, into out: UnsafeMutablePointer<UInt32>) {
+    let panels = (m + 7) / 8
+    var pc = 0
+    while pc < k {
+      let kcb = min(2 * kc, k - pc)
+      nl_pack_a_bf16(m, kcb, transA ? a + pc * lda : a + pc, lda, transA ? 1 : 0, out + (pc / 2) * panels * 8)
+      pc += kcb
     }
   }
 

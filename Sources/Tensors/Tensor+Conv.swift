@@ -61,8 +61,14 @@ extension Tensor {
             withOptionalPointer(bias?.data) { pb in
               let (xs, ws, os) = (SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), SharedPointer(pointer: UnsafeMutablePointer(mutating: pw.baseAddress!)), SharedPointer(pointer: po.baseAddress!))
               let bs = pb.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }, am = pa.baseAddress.map { SharedPointer(pointer: $0) }
+              // bfloat16: the weights packed once here, not once per chunk.
+              let packed = layout.packsWeights ? UnsafeMutablePointer<UInt32>.allocate(capacity: layout.packedWeightWords) : nil
+              defer { packed?.deallocate() }
+              if let packed { layout.packWeights(pw.baseAddress!, transposed: false, into: packed) }
+              let pws = packed.map { SharedPointer(pointer: $0) }
               parallelFor(layout.chunks) { chunk in
-                layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, bias: bs?.pointer, out: os.pointer, argmax: am?.pointer)
+                layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, packedWeight: pws.map { UnsafePointer($0.pointer) }, bias: bs?.pointer,
+                               out: os.pointer, argmax: am?.pointer)
               }
             }
           }
@@ -87,8 +93,13 @@ extension Tensor {
             sharesW.withUnsafeMutableBufferPointer { psw in
               sharesB.withUnsafeMutableBufferPointer { psb in
                 gx.withUnsafeMutableBufferPointer { pgx in
+                  // bfloat16: Wᵀ packed once for the dX products of all chunks.
+                  let packed = needX && layout.packsWeights ? UnsafeMutablePointer<UInt32>.allocate(capacity: layout.packedWeightWords) : nil
+                  defer { packed?.deallocate() }
+                  if let packed { layout.packWeights(pw.baseAddress!, transposed: true, into: packed) }
                   let pointers = ConvBackwardPointers(
                     g: pg.baseAddress!, y: py.baseAddress!, argmax: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
+                    packedWeightT: packed.map { UnsafePointer($0) },
                     sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
                   parallelFor(chunks) { group in layout.backward(group: group, pointers) }
                 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Kernels
 import Tensors
@@ -107,6 +108,56 @@ final class BFloat16Tests: XCTestCase {
         XCTAssertLessThan(worst, 1e-5, "\(name), n \(n) c \(c) \(size)x\(size) f \(f) pool \(pool) relu \(relu) padding \(padding)")
       }
     }
+  }
+
+  /// Weights packed once ahead (`GEMM.packBF16A`, as convolutions do for all their chunks) give the same bits as
+  /// the product packing them itself: several k blocks (k > 512) and row blocks (m > 120), both layouts of A.
+  func testPackedAheadGivesTheSameBits() {
+    for (m, n, k) in [(7, 33, 3), (130, 70, 1030), (16, 300, 27), (300, 40, 9)] {
+      for transA in [false, true] {
+        var rng = SeededGenerator(seed: UInt64(m + n + k))
+        let a = random(m * k, &rng), b = random(k * n, &rng), bias = random(m, &rng), lda = transA ? m : k
+        var plain = [Float](repeating: 0, count: m * n), ahead = plain
+        var packed = [UInt32](repeating: 0, count: GEMM.packedBF16Words(count: m, k: k, panel: 8))
+        GEMM.packBF16A(m: m, k: k, a: a, lda: lda, transA: transA, into: &packed)
+        GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: n, transB: false, beta: 0, c: &plain, ldc: n, threads: 2,
+                      kernel: GEMM.bf16, bias: bias)
+        packed.withUnsafeBufferPointer { pp in
+          GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: n, transB: false, beta: 0, c: &ahead, ldc: n, threads: 2,
+                        kernel: GEMM.bf16, bias: bias, packedA: pp.baseAddress)
+        }
+        XCTAssertEqual(plain, ahead, "\(m)x\(n)x\(k) transA \(transA)")
+      }
+    }
+  }
+
+  /// im2col straight into the packed panels (`nl_unfold_pack_bf16`) gives the same product, bit for bit, as
+  /// im2col into floats then packing: planes wider and narrower than a panel (runs of several images in one),
+  /// odd k (the last pair's high half zero), k past one block, 1x1, 3x3 and 5x5 windows; other windows refused.
+  func testUnfoldIntoPanelsGivesTheSameBits() {
+    let cases: [(n: Int, c: Int, h: Int, w: Int, kernel: Int, f: Int)] = [
+      (3, 5, 9, 9, 3, 7), (2, 3, 31, 31, 3, 9), (5, 7, 3, 3, 3, 8), (4, 20, 7, 7, 3, 16), (2, 60, 5, 6, 3, 10), (3, 4, 6, 5, 5, 3), (9, 6, 1, 2, 1, 5),
+    ]
+    for (n, c, h, w, kernel, f) in cases {
+      var rng = SeededGenerator(seed: UInt64(n * 100 + c))
+      let pad = kernel / 2, kdim = c * kernel * kernel, width = n * h * w
+      let x = random(n * c * h * w, &rng), weight = random(f * kdim, &rng)
+      var cols = [Float](repeating: 0, count: kdim * width)
+      let window = Window2D(kernelHeight: kernel, kernelWidth: kernel, stride: 1, padding: pad)
+      im2col(x, images: n, channels: c, height: h, width: w, window: window, outHeight: h, outWidth: w, into: &cols)
+      var panels = [UInt32](repeating: 0xdead_beef, count: GEMM.packedBF16Words(count: width, k: kdim, panel: 32))
+      XCTAssertEqual(nl_unfold_pack_bf16(x, n, c * h * w, c, h, w, kernel, kernel, pad, GEMM.bf16BlockPairs, &panels), 1)
+      var plain = [Float](repeating: 0, count: f * width), ahead = plain
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: width, transB: false, beta: 0, c: &plain, ldc: width,
+                    threads: 1, kernel: GEMM.bf16)
+      panels.withUnsafeBufferPointer { pp in
+        GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: width, transB: false, beta: 0, c: &ahead, ldc: width,
+                      threads: 1, kernel: GEMM.bf16, packedB: pp.baseAddress)
+      }
+      XCTAssertEqual(plain, ahead, "n \(n) c \(c) \(h)x\(w) kernel \(kernel) f \(f)")
+    }
+    var out = [UInt32](repeating: 0, count: 64)
+    XCTAssertEqual(nl_unfold_pack_bf16([Float](repeating: 1, count: 16), 1, 16, 1, 4, 4, 3, 3, 0, GEMM.bf16BlockPairs, &out), 0, "a 3x3 window without padding is not 'same'")
   }
 
   /// The same bits with one thread and two, and from one run to the next.

@@ -69,6 +69,13 @@ void nl_gemm_bf16_nt(long m, long n, long words, const uint32_t *a, long lda, co
 /// up to row_stride (even: the rows are then rows of pairs for nl_dot_nt_bf16). Returns 1 (0 where not built).
 int nl_unfold_padded_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
                           long kw, long pad, long oh, long ow, uint16_t *cols, long row_stride);
+/// im2col straight into B's packed panels (nl_pack_b_bf16's layout, the same bits as nl_unfold_padded then
+/// nl_pack_b_bf16) for "same" windows (kh = kw = 2 pad + 1, stride 1: the output plane is the input's): B is
+/// [channels * kh * kw x images * height * width]; its pairs in k blocks of `block_pairs`, block b's panels from
+/// out + b * block_pairs * panels * 32 (panels = ceil(columns / 32)), each of min(block_pairs, pairs left) * 32
+/// words. Returns 1 (0 for other windows, or where not built).
+int nl_unfold_pack_bf16(const float *x, long images, long image_size, long channels, long height, long width, long kh,
+                        long kw, long pad, long block_pairs, uint32_t *out);
 /// The bfloat16 peak probe: `iterations` rounds of 12 independent VDPBF16PS on 16 lanes (768 flops a round:
 /// each lane does two multiply-adds).
 float nl_bf16_dot_loop(long iterations, float seed);

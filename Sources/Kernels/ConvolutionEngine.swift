@@ -21,20 +21,35 @@ package struct ConvLayout: Sendable {
   /// The size of one output plane: the convolution's, or the pooled one.
   package var outPlane: Int { pool ? (oh / 2) * (ow / 2) : plane }
   var image: Int { c * h * w }
+  /// The chunking rule in words, for the benchmark's report.
+  package static let chunkingDescription = "convolution chunks of whole images, columns + output within 768 kB (1 MB when fewer than 640 positions), a multiple of 4 chunks where possible; in bfloat16, of half that many images up to it, the count that fills the 32-column panels best"
   /// Images per chunk: about as many as keep one chunk's columns and outputs within 768 kB (three quarters of
   /// a core's 1 MB L2 cache here: the first layer ran 8-13% faster than at 1 MB), or within 1 MB where the
   /// smaller chunk would hold fewer than 640 output positions (each chunk pays a cost per weight, packing
   /// them and reducing its share of their gradient: the second layer ran 5% slower with 507 positions than
   /// with 676); adjusted so that the number of chunks is a multiple of four where it can be (they share out
   /// evenly between 2 or 4 threads). It depends on the shapes only, never on the thread count.
-  /// The chunking rule in words, for the benchmark's report.
-  package static let chunkingDescription = "convolution chunks of whole images, columns + output within 768 kB (1 MB when fewer than 640 positions), a multiple of 4 chunks where possible"
+  ///
+  /// In bfloat16 the micro-kernel's 32-column panels are filled whole only when a chunk's positions are a
+  /// multiple of 32; a chunk of 11 planes of 9 positions (99) computes 128 columns. There, of the counts from
+  /// half the fit up to the fit, the one whose panels are fullest (the larger on a tie): 7 planes of 9 (63 of
+  /// 64), 3 of 49 (147 of 160).
   var imagesPerChunk: Int {
     let perImage = max(1, 4 * (kdim + f) * plane)
     var fit = max(1, min(n, (768 << 10) / perImage))
     if fit * plane < 640 { fit = max(1, min(n, (1 << 20) / perImage)) }
-    let chunks = ((n + fit - 1) / fit + 3) / 4 * 4
-    return max(1, (n + chunks - 1) / chunks)
+    func images(fitting fit: Int) -> Int {
+      let chunks = ((n + fit - 1) / fit + 3) / 4 * 4
+      return max(1, (n + chunks - 1) / chunks)
+    }
+    guard kernel.packsPairs else { return images(fitting: fit) }
+    func fill(_ count: Int) -> Double { Double(count * plane) / Double((count * plane + 31) / 32 * 32) }
+    var best = images(fitting: fit)
+    for candidate in stride(from: fit - 1, through: max(1, (fit + 1) / 2), by: -1) {
+      let count = images(fitting: candidate)
+      if fill(count) > fill(best) + 1e-9 { best = count }
+    }
+    return best
   }
   package var chunks: Int { (n + imagesPerChunk - 1) / imagesPerChunk }
 

@@ -16,7 +16,7 @@ struct Recipe: Sendable {
   var name = "full recipe"
   /// Channels of the three blocks.
   var widths = [32, 128, 256]
-  var epochs = 12.0
+  var epochs = 14.0
   var batchSize = 512
   /// The first layer's 2x2 filters set from the training images' patch statistics (whitening), not trained.
   var whitening = true
@@ -690,7 +690,7 @@ struct FastCIFARLesson: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Folder with data_batch_1..5.bin and test_batch.bin.", valueName: "dir"))
   var data: String?
 
-  @Option(name: .long, help: "Epochs of the main run (fractions allowed; default 12, or 2 with --quick).")
+  @Option(name: .long, help: "Epochs of the main run (fractions allowed; default 14, or 2 with --quick).")
   var epochs: Double?
 
   @Option(name: .long, help: "Channels of the three blocks, comma-separated.")
@@ -744,7 +744,7 @@ struct FastCIFARLesson: ParsableCommand {
     let lesson = try Lesson(name: "10-fast-cifar", options: options)
     var recipe = Recipe()
     recipe.widths = FastCIFARLesson.parse(widths)!
-    recipe.epochs = epochs ?? (options.quick ? 2 : 12)
+    recipe.epochs = epochs ?? (options.quick ? 2 : 14)
     recipe.batchSize = min(batchSize, train.count)
     recipe.learningRate = lr
     recipe.precision = precision

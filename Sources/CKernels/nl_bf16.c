@@ -241,6 +241,44 @@ int nl_unfold_padded_bf16(const float *x, long images, long image_size, long cha
   const long blocks = (ow + 15) / 16;
   if (blocks > 8) return 0;
   const long plane = oh * ow, used = images * plane;
+  if (oh == height && ow == width && kh == 2 * pad + 1 && kw == kh && kh <= 7 && plane <= 1024) {
+    // "Same" windows on planes of up to 1,024 positions: each row of the columns is, image by image, its
+    // channel's plane shifted by a fixed offset and masked at the edges, copied 16 positions at a time across
+    // the plane's rows (row by row, a 7-wide plane would store 7 values at a time).
+    const long window = kh * kw, vectors = (plane + 15) / 16;
+    __mmask16 valid[49][64];
+    long shift[49];
+    for (long k = 0; k < window; k++) {
+      const long ki = k / kw, kj = k % kw;
+      shift[k] = (ki - pad) * width + (kj - pad);
+      long y = 0, xx = 0;
+      for (long b = 0; b < vectors; b++) {
+        unsigned m = 0;
+        for (long l = 0; l < 16 && 16 * b + l < plane; l++) {
+          if (y + ki - pad >= 0 && y + ki - pad < height && xx + kj - pad >= 0 && xx + kj - pad < width) m |= 1u << l;
+          if (++xx == width) { xx = 0; y++; }
+        }
+        valid[k][b] = (__mmask16)m;
+      }
+    }
+    const __mmask16 last = first_lanes(plane - 16 * (vectors - 1));
+    long row = 0;
+    for (long c = 0; c < channels; c++) {
+      for (long k = 0; k < window; k++, row++) {
+        uint16_t *base = cols + row * row_stride;
+        for (long i = 0; i < images; i++) {
+          uint16_t *dst = base + i * plane;
+          const float *src = x + i * image_size + c * plane + shift[k];
+          for (long b = 0; b + 1 < vectors; b++)
+            _mm256_storeu_si256((__m256i *)(dst + 16 * b), (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(valid[k][b], src + 16 * b)));
+          const long b = vectors - 1;
+          _mm256_mask_storeu_epi16(dst + 16 * b, last, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(valid[k][b], src + 16 * b)));
+        }
+        for (long q = used; q < row_stride; q++) base[q] = 0;
+      }
+    }
+    return 1;
+  }
   long row = 0;
   for (long c = 0; c < channels; c++) {
     for (long ki = 0; ki < kh; ki++) {

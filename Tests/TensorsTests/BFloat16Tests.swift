@@ -160,6 +160,34 @@ final class BFloat16Tests: XCTestCase {
     XCTAssertEqual(nl_unfold_pack_bf16([Float](repeating: 1, count: 16), 1, 16, 1, 4, 4, 3, 3, 0, GEMM.bf16BlockPairs, &out), 0, "a 3x3 window without padding is not 'same'")
   }
 
+  /// im2col straight into bfloat16 rows (`nl_unfold_padded_bf16`, for the weight gradient) holds each unfolded
+  /// value rounded, zeros past the used columns: "same" windows on small planes (copied across the plane's
+  /// rows), a plane over 1,024 positions and an unpadded window (row by row).
+  func testUnfoldIntoBFloat16RowsHoldsTheRoundedColumns() {
+    let cases: [(n: Int, c: Int, h: Int, w: Int, kernel: Int, pad: Int)] = [
+      (3, 5, 3, 3, 3, 1), (2, 4, 7, 7, 3, 1), (2, 3, 15, 15, 3, 1), (1, 2, 31, 31, 3, 1), (2, 2, 33, 34, 3, 1), (2, 3, 6, 5, 5, 2), (2, 3, 9, 9, 3, 0),
+    ]
+    for (n, c, h, w, kernel, pad) in cases {
+      var rng = SeededGenerator(seed: UInt64(h * 10 + w))
+      let x = random(n * c * h * w, &rng)
+      let (oh, ow) = (h + 2 * pad - kernel + 1, w + 2 * pad - kernel + 1)
+      let kdim = c * kernel * kernel, width = n * oh * ow, stride = (width + 31) / 32 * 32 + 32
+      var cols = [Float](repeating: 0, count: kdim * width)
+      let window = Window2D(kernelHeight: kernel, kernelWidth: kernel, stride: 1, padding: pad)
+      im2col(x, images: n, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: &cols)
+      var rows = [UInt16](repeating: 0xbeef, count: kdim * stride)
+      XCTAssertEqual(nl_unfold_padded_bf16(x, n, c * h * w, c, h, w, kernel, kernel, pad, oh, ow, &rows, stride), 1)
+      var wrong = 0
+      for r in 0..<kdim {
+        for q in 0..<stride {
+          let expected = q < width ? UInt16(Self.rounded(cols[r * width + q]).bitPattern >> 16) : 0
+          if rows[r * stride + q] != expected { wrong += 1 }
+        }
+      }
+      XCTAssertEqual(wrong, 0, "n \(n) c \(c) \(h)x\(w) kernel \(kernel) padding \(pad)")
+    }
+  }
+
   /// The same bits with one thread and two, and from one run to the next.
   func testSameBitsWithAnyThreadCount() throws {
     var rng = SeededGenerator(seed: 3)

@@ -468,6 +468,16 @@ final class FastCIFARLessonTests: XCTestCase {
     }
     try run.checkBaseline("network")
   }
+
+  /// A first block narrower than the four channels the batch-normalisation figure follows, and fewer steps than
+  /// four: the figure draws what there is (it trapped on an empty range before).
+  func testNarrowFirstBlockAndFewSteps() throws {
+    let args: [String] = ["--quick", "--data", data!, "--batch-size", "64", "--widths", "1,2,2", "--ablation-epochs", "0"]
+    let run = try LessonRun.run("10-fast-cifar", args)
+    defer { run.remove() }
+    XCTAssertEqual(run.status, 0, run.errorOutput)
+    try run.checkFigureFiles()
+  }
 }
 
 /// Lesson 9 on small fixtures in the real files' formats (CI has no data/), and its metrics against an

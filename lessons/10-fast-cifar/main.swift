@@ -81,6 +81,8 @@ struct RunResult {
   /// running mean it keeps.
   var normBatchMean: [Double] = [], normBatchStd: [Double] = [], normRunningMean: [Double] = []
   var normRunningVariance: [Double] = []
+  /// How many channels those record (four, or fewer where the block is narrower).
+  var normChannels = 0
   var predictions: [Int] = []
   var model: Sequential?
   /// The whitening layer's patch-covariance eigenvalues, largest first.
@@ -274,6 +276,7 @@ func trainAndTest(_ recipe: Recipe, train: CIFAR10, test: CIFAR10, seed: UInt64,
       // mean and variance follow from them, r' = (1 - m) r + m b.
       let bn = watched.flatMap { model.layers[$0] as? BatchNorm }
       let before = bn.map { b in (0..<min(4, b.runningMean.count)).map { (b.runningMean.data[$0], b.runningVariance.data[$0]) } } ?? []
+      result.normChannels = before.count
       let logits = try model.forward(x, training: true)
       if let bn {
         for (c, old) in before.enumerated() {
@@ -638,14 +641,15 @@ func scheduleFigure(_ run: RunResult) throws -> Figure {
 /// One BatchNorm layer (the first block's, after pooling) during training: each batch's mean and standard
 /// deviation of four channels (what the layer divides by), and the running averages it keeps for test time.
 func batchNormFigure(_ run: RunResult) throws -> Figure {
-  let fig = Figure(width: 1000, height: 420, columns: 2, title: "Batch normalisation in the first block: four channels' batch statistics and running averages")
-  let channels = 4, steps = run.normRunningMean.count / channels
+  let fig = Figure(width: 1000, height: 420, columns: 2, title: "Batch normalisation in the first block: \(run.normChannels == 4 ? "four channels'" : run.normChannels == 1 ? "its one channel's" : "its \(run.normChannels) channels'") batch statistics and running averages")
+  // Four channels, or as many as the block has (--widths 2,...), each recorded at every step.
+  let channels = max(run.normChannels, 1), steps = run.normRunningMean.count / channels
   let a = fig.axes(0, 0), b = fig.axes(0, 1)
   a.title = "mean"
   b.title = "standard deviation"
   for ax in [a, b] { ax.xLabel = "step" }
-  for c in 0..<channels {
-    let x = (1...steps).map(Double.init), color = Palette.color(c)
+  for c in 0..<run.normChannels {
+    let x = (0..<steps).map { Double($0 + 1) }, color = Palette.color(c)
     let series = { (values: [Double]) in (0..<steps).map { values[$0 * channels + c] } }
     a.line(x, series(run.normBatchMean), label: c == 0 ? "each batch (thin)" : nil, color: color.withAlpha(0.4), width: 0.8)
     a.line(x, series(run.normRunningMean), label: "channel \(c + 1), running average", color: color, width: 2)

@@ -241,26 +241,14 @@ int nl_unfold_padded_bf16(const float *x, long images, long image_size, long cha
   const long blocks = (ow + 15) / 16;
   if (blocks > 8) return 0;
   const long plane = oh * ow, used = images * plane;
-  if (oh == height && ow == width && kh == 2 * pad + 1 && kw == kh && kh <= 7 && plane <= 1024) {
-    // "Same" windows on planes of up to 1,024 positions: each row of the columns is, image by image, its
-    // channel's plane shifted by a fixed offset and masked at the edges, copied 16 positions at a time across
-    // the plane's rows (row by row, a 7-wide plane would store 7 values at a time).
-    const long window = kh * kw, vectors = (plane + 15) / 16;
+  if (same_window_fits(height, width, oh, ow, kh, kw, pad)) {
+    // "Same" windows: each row of the columns is, image by image, its channel's plane shifted by a fixed
+    // offset and masked at the edges, copied 16 positions at a time across the plane's rows (row by row, a
+    // 7-wide plane would store 7 values at a time).
+    const long window = kh * kw;
     __mmask16 valid[49][64];
     long shift[49];
-    for (long k = 0; k < window; k++) {
-      const long ki = k / kw, kj = k % kw;
-      shift[k] = (ki - pad) * width + (kj - pad);
-      long y = 0, xx = 0;
-      for (long b = 0; b < vectors; b++) {
-        unsigned m = 0;
-        for (long l = 0; l < 16 && 16 * b + l < plane; l++) {
-          if (y + ki - pad >= 0 && y + ki - pad < height && xx + kj - pad >= 0 && xx + kj - pad < width) m |= 1u << l;
-          if (++xx == width) { xx = 0; y++; }
-        }
-        valid[k][b] = (__mmask16)m;
-      }
-    }
+    const long vectors = same_window_masks(height, width, kh, pad, +1, shift, valid);
     const __mmask16 last = first_lanes(plane - 16 * (vectors - 1));
     long row = 0;
     for (long c = 0; c < channels; c++) {

@@ -210,26 +210,14 @@ int nl_fold_padded(const float *cols, long images, long image_size, long channel
   const long blocks = (width + 15) / 16;
   if (blocks > 8 || kw > 16) return 0;
   const long plane = oh * ow;
-  if (oh == height && ow == width && kh == 2 * pad + 1 && kw == kh && kh <= 7 && plane <= 1024) {
-    // "Same" windows on planes of up to 1,024 positions: input position p takes window position k's value from
-    // output position p - shift[k] (where that one lies inside the plane), 16 positions at a time across the
-    // plane's rows, added in the same order (k = ki kw + kj) as below, so the same sums.
-    const long window = kh * kw, vectors = (plane + 15) / 16;
+  if (same_window_fits(height, width, oh, ow, kh, kw, pad)) {
+    // "Same" windows: input position p takes window position k's value from output position p - shift[k]
+    // (where that one lies inside the plane), 16 positions at a time across the plane's rows, added in the
+    // same order (k = ki kw + kj) as below, so the same sums.
+    const long window = kh * kw;
     __mmask16 valid[49][64];
     long shift[49];
-    for (long k = 0; k < window; k++) {
-      const long ki = k / kw, kj = k % kw;
-      shift[k] = (ki - pad) * width + (kj - pad);
-      long y = 0, xx = 0;
-      for (long b = 0; b < vectors; b++) {
-        unsigned m = 0;
-        for (long l = 0; l < 16 && 16 * b + l < plane; l++) {
-          if (y - (ki - pad) >= 0 && y - (ki - pad) < height && xx - (kj - pad) >= 0 && xx - (kj - pad) < width) m |= 1u << l;
-          if (++xx == width) { xx = 0; y++; }
-        }
-        valid[k][b] = (__mmask16)m;
-      }
-    }
+    const long vectors = same_window_masks(height, width, kh, pad, -1, shift, valid);
     for (long c = 0; c < channels; c++) {
       for (long i = 0; i < images; i++) {
         float *img = gx + i * image_size + c * plane;

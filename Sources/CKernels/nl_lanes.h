@@ -13,4 +13,33 @@ static inline unsigned short lane_range(long lo, long hi) {
   if (hi > 16) hi = 16;
   return hi <= lo ? 0 : (unsigned short)(first_lanes(hi) & ~first_lanes(lo));
 }
+
+/// Whether a window is "same" and small enough for the masks below: stride 1 (the caller's to check), square,
+/// kh = 2 pad + 1 (so the output plane is the input's), at most 7x7, on planes of at most 1,024 positions.
+static inline int same_window_fits(long height, long width, long oh, long ow, long kh, long kw, long pad) {
+  return oh == height && ow == width && kh == 2 * pad + 1 && kw == kh && kh <= 7 && height * width <= 1024;
+}
+
+/// For a "same" window (same_window_fits): each window position k = ki kw + kj shifts the plane by
+/// shift[k] = (ki - pad) width + (kj - pad), and valid[k][b] holds the lanes of the plane's 16-position block b
+/// for which that shift stays inside the image: direction +1 for the unfold (position p reads p + shift[k]),
+/// -1 for the fold (position p takes from p - shift[k]). Returns the number of blocks.
+static inline long same_window_masks(long height, long width, long kh, long pad, int direction, long shift[49],
+                                     unsigned short valid[49][64]) {
+  const long plane = height * width, blocks = (plane + 15) / 16;
+  for (long k = 0; k < kh * kh; k++) {
+    const long dy = direction * (k / kh - pad), dx = direction * (k % kh - pad);
+    shift[k] = (k / kh - pad) * width + (k % kh - pad);
+    long y = 0, x = 0;
+    for (long b = 0; b < blocks; b++) {
+      unsigned m = 0;
+      for (long l = 0; l < 16 && 16 * b + l < plane; l++) {
+        if (y + dy >= 0 && y + dy < height && x + dx >= 0 && x + dx < width) m |= 1u << l;
+        if (++x == width) { x = 0; y++; }
+      }
+      valid[k][b] = (unsigned short)m;
+    }
+  }
+  return blocks;
+}
 #endif

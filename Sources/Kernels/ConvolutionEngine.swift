@@ -65,19 +65,19 @@ package struct ConvLayout: Sendable {
     return (chunks * g / groups)..<(chunks * (g + 1) / groups)
   }
 
-  /// Whether the weights are packed once for all chunks (`packWeights`): with the bfloat16 kernel, which
+  /// Whether the weights are packed once for all chunks (`withPackedWeights`): with the bfloat16 kernel, which
   /// always packs its operands (else each chunk would pack the same weights again).
   package var packsWeights: Bool { kernel.packsPairs }
-  /// The 32-bit words of the weights packed for one pass (`packWeights`).
-  package var packedWeightWords: Int { max(GEMM.packedBF16Words(count: f, k: kdim, panel: 8), GEMM.packedBF16Words(count: kdim, k: f, panel: 8)) }
-  /// The weights [F, kdim] packed ahead for the forward product W cols (or, `transposed`, for the backward
-  /// product Wᵀ dY), in the layout `GEMM.packBF16A` gives: the same words each chunk would pack.
-  package func packWeights(_ weight: UnsafePointer<Float>, transposed: Bool, into out: UnsafeMutablePointer<UInt32>) {
-    if transposed {
-      GEMM.packBF16A(m: kdim, k: f, a: weight, lda: kdim, transA: true, into: out)
-    } else {
-      GEMM.packBF16A(m: f, k: kdim, a: weight, lda: kdim, transA: false, into: out)
-    }
+  /// Calls `body` with the weights [F, kdim] packed ahead for the forward product W cols (or, `transposed`,
+  /// for the backward product Wᵀ dY), in the layout `GEMM.packBF16A` gives: the same words each chunk would
+  /// pack; with nil where the layout does not pack its weights ahead (`packsWeights`) or they are not `needed`.
+  package func withPackedWeights<R>(_ weight: UnsafePointer<Float>, transposed: Bool, needed: Bool = true, _ body: (UnsafePointer<UInt32>?) throws -> R) rethrows -> R {
+    guard packsWeights && needed else { return try body(nil) }
+    let (m, k) = transposed ? (kdim, f) : (f, kdim)
+    let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: GEMM.packedBF16Words(count: m, k: k, panel: 8))
+    defer { packed.deallocate() }
+    GEMM.packBF16A(m: m, k: k, a: weight, lda: kdim, transA: transposed, into: packed)
+    return try body(UnsafePointer(packed))
   }
   /// Whether the forward pass unfolds straight into the product's packed panels (`nl_unfold_pack_bf16`): bfloat16,
   /// stride 1, "same" square windows.
@@ -103,7 +103,7 @@ package struct ConvLayout: Sendable {
   }
 
   /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
-  /// `packedWeight`: the weights as `packWeights` packs them (not transposed), where `packsWeights`.
+  /// `packedWeight`: the weights as `withPackedWeights` packs them (not transposed), where `packsWeights`.
   package func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeight: UnsafePointer<UInt32>? = nil, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
     let images = images(chunk), width = images.count * plane, stride = colsStride(width)
     // The columns as floats, or (bfloat16, "same" windows) already as the product's packed panels of pairs.
@@ -295,7 +295,7 @@ package struct ConvLayout: Sendable {
 package struct ConvBackwardPointers: @unchecked Sendable {
   let g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
   let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
-  /// The weights as `ConvLayout.packWeights(transposed: true)` packs them, where the layout `packsWeights`.
+  /// The weights as `ConvLayout.withPackedWeights(transposed: true)` packs them, where the layout `packsWeights`.
   let packedWeightT: UnsafePointer<UInt32>?
 
   package init(

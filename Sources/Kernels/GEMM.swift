@@ -305,6 +305,7 @@ public enum GEMM {
         // Packed ahead: k block pc / 2 of the pairs, then the panel (see `packBF16A`).
         let aheadB = o.packedB.map { $0 + (pc / 2) * o.bPanels * nr + (jc / nr) * words * nr }
         if aheadB != nil {
+          // Nothing to pack.
         } else if pairs {
           let from = o.transB ? o.b + jc * o.ldb + pc : o.b + pc * o.ldb + jc
           nl_pack_b_bf16(kcb, ncb, from, o.ldb, o.transB ? 1 : 0, UnsafeMutableRawPointer(packedB).assumingMemoryBound(to: UInt32.self))
@@ -319,6 +320,7 @@ public enum GEMM {
           let mcb = min(mc, rows.upperBound - ic)
           let aheadA = o.packedA.map { $0 + (pc / 2) * o.aPanels * mr + (ic / mr) * words * mr }
           if aheadA != nil {
+            // Nothing to pack.
           } else if pairs {
             let from = o.transA ? o.a + pc * o.lda + ic : o.a + ic * o.lda + pc
             nl_pack_a_bf16(mcb, kcb, from, o.lda, o.transA ? 1 : 0, UnsafeMutableRawPointer(packedA).assumingMemoryBound(to: UInt32.self))

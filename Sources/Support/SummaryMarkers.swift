@@ -146,9 +146,10 @@ public enum SummaryMarkers {
     }
   }
 
-  /// `text` with every marked number replaced by the run's value and the markers removed, and the numbers
-  /// that differ from what the text wrote.
-  public static func fill(_ text: String, summary: Any) throws -> (text: String, changes: [Change]) {
+  /// `text` with every marked number replaced by the run's value and the markers removed (or, `keepingMarkers`,
+  /// kept after the new number: a README refilled from its run), and the numbers that differ from what the
+  /// text wrote.
+  public static func fill(_ text: String, summary: Any, keepingMarkers: Bool = false) throws -> (text: String, changes: [Change]) {
     var out = text as NSString
     var changes: [Change] = []
     for marker in find(in: text).reversed() {
@@ -160,7 +161,8 @@ public enum SummaryMarkers {
         throw MarkerError("\(e.description) (marker after \(marker.literal))")
       }
       if value != marker.literal { changes.append(Change(key: marker.key, written: marker.literal, run: value)) }
-      out = out.replacingCharacters(in: marker.range, with: value) as NSString
+      let comment = keepingMarkers ? String(out.substring(with: marker.range).dropFirst(marker.literal.count)) : ""
+      out = out.replacingCharacters(in: marker.range, with: value + comment) as NSString
     }
     return (out as String, changes.reversed())
   }

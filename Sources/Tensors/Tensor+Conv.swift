@@ -62,13 +62,12 @@ extension Tensor {
               let (xs, ws, os) = (SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), SharedPointer(pointer: UnsafeMutablePointer(mutating: pw.baseAddress!)), SharedPointer(pointer: po.baseAddress!))
               let bs = pb.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }, am = pa.baseAddress.map { SharedPointer(pointer: $0) }
               // bfloat16: the weights packed once here, not once per chunk.
-              let packed = layout.packsWeights ? UnsafeMutablePointer<UInt32>.allocate(capacity: layout.packedWeightWords) : nil
-              defer { packed?.deallocate() }
-              if let packed { layout.packWeights(pw.baseAddress!, transposed: false, into: packed) }
-              let pws = packed.map { SharedPointer(pointer: $0) }
-              parallelFor(layout.chunks) { chunk in
-                layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, packedWeight: pws.map { UnsafePointer($0.pointer) }, bias: bs?.pointer,
-                               out: os.pointer, argmax: am?.pointer)
+              layout.withPackedWeights(pw.baseAddress!, transposed: false) { packed in
+                let pws = packed.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }
+                parallelFor(layout.chunks) { chunk in
+                  layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, packedWeight: pws.map { UnsafePointer($0.pointer) }, bias: bs?.pointer,
+                                 out: os.pointer, argmax: am?.pointer)
+                }
               }
             }
           }
@@ -81,7 +80,8 @@ extension Tensor {
     return Tensor(result: out, shape: outShape, op: op).recording([input, weight] + (bias.map { [$0] } ?? [])) { o in
       let needW = weight.requiresGrad, needB = bias?.requiresGrad == true, needX = input.requiresGrad
       let (kdim, chunks) = (layout.kdim, layout.shareGroups)
-      // Each chunk's shares of the weight and bias gradients, summed in chunk order below.
+      // The shares of the weight and bias gradients (one per chunk, or per group of chunks: `shareGroups`),
+      // summed in order below.
       var sharesW = [Float](unsafeUninitializedCapacity: needW ? chunks * f * kdim : 0) { _, count in count = needW ? chunks * f * kdim : 0 }
       var sharesB = [Float](unsafeUninitializedCapacity: needB ? chunks * f : 0) { _, count in count = needB ? chunks * f : 0 }
       var gx = [Float](unsafeUninitializedCapacity: needX ? input.count : 0) { _, count in count = needX ? input.count : 0 }
@@ -93,15 +93,14 @@ extension Tensor {
             sharesW.withUnsafeMutableBufferPointer { psw in
               sharesB.withUnsafeMutableBufferPointer { psb in
                 gx.withUnsafeMutableBufferPointer { pgx in
-                  // bfloat16: Wᵀ packed once for the dX products of all chunks.
-                  let packed = needX && layout.packsWeights ? UnsafeMutablePointer<UInt32>.allocate(capacity: layout.packedWeightWords) : nil
-                  defer { packed?.deallocate() }
-                  if let packed { layout.packWeights(pw.baseAddress!, transposed: true, into: packed) }
-                  let pointers = ConvBackwardPointers(
-                    g: pg.baseAddress!, y: py.baseAddress!, argmax: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
-                    packedWeightT: packed.map { UnsafePointer($0) },
-                    sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
-                  parallelFor(chunks) { group in layout.backward(group: group, pointers) }
+                  // bfloat16: Wᵀ packed once for the dX products of all chunks (when dX is wanted).
+                  layout.withPackedWeights(pw.baseAddress!, transposed: true, needed: needX) { packed in
+                    let pointers = ConvBackwardPointers(
+                      g: pg.baseAddress!, y: py.baseAddress!, argmax: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
+                      packedWeightT: packed,
+                      sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
+                    parallelFor(chunks) { group in layout.backward(group: group, pointers) }
+                  }
                 }
               }
             }

@@ -34,13 +34,42 @@ struct Site: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("pandoc executable (converts Markdown with LaTeX maths to HTML with MathML).", valueName: "path"))
   var pandoc = "pandoc"
 
+  @Flag(name: .long, help: "Instead of building the site, rewrite the numbers each lesson's README.md quotes from its run (its markers) as the site would show them, print what changed, and stop. A README that was not newer than its run's summary.json keeps a modification time no newer than it, so make does not rerun the lesson for refilled numbers.")
+  var fillReadmes = false
+
   func validate() throws {
     do { _ = try checkedOutputFolder(site, flag: "--site", example: "output/site") } catch let e as PathError { throw ValidationError(e.description) }
+  }
+
+  /// `--fill-readmes` for one lesson (see the flag's help).
+  func fillReadme(_ name: String) throws {
+    let readmePath = "\(lessons)/\(name)/README.md", summaryPath = "\(output)/\(name)/summary.json"
+    guard let data = FileManager.default.contents(atPath: summaryPath) else {
+      print("site: \(name) has no run yet (\(summaryPath) is missing); its README is left as it is")
+      return
+    }
+    guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw SiteError("\(summaryPath) is not a JSON object: run the lesson again") }
+    if json["quick"] as? Bool == true { throw SiteError("\(summaryPath) comes from a --quick run, whose numbers are not for the text: run the lesson in full") }
+    let markdown = try SiteChecks.readText(readmePath, what: "text")
+    let filled: String, changes: [SummaryMarkers.Change]
+    do { (filled, changes) = try SummaryMarkers.fill(markdown, summary: json, keepingMarkers: true) } catch let e as SummaryMarkers.MarkerError {
+      throw SiteError("\(readmePath): \(e.description)")
+    }
+    for c in changes { print("site: \(readmePath): \(c.key) \(c.written) -> \(c.run)") }
+    guard filled != markdown else { return }
+    func modified(_ path: String) -> Date? { (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
+    let current = (modified(readmePath) ?? .distantFuture) <= (modified(summaryPath) ?? .distantPast)
+    try writeAtomically(Data(filled.utf8), to: readmePath)
+    if current, let stamp = modified(summaryPath) { try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: readmePath) }
   }
 
   func run() throws {
     let names = try SiteChecks.lessonNames(in: lessons)
     guard !names.isEmpty else { throw SiteError("no lessons found in \(lessons)/ (folders named NN-name)") }
+    if fillReadmes {
+      for name in names { try fillReadme(name) }
+      return
+    }
     var pages: [LessonPage] = []
     for name in names { pages.append(try LessonPage.read(name: name, lessons: lessons, output: output)) }
     // Everything is rendered before anything is written.

@@ -42,4 +42,13 @@ final class SummaryMarkersTests: XCTestCase {
     XCTAssertEqual(text, "at 71.5% after 122,570 steps")
     XCTAssertEqual(changes, [SummaryMarkers.Change(key: "acc", written: "70.0", run: "71.5")])
   }
+
+  /// A README refilled from its run (`site --fill-readmes`) keeps its markers after the new numbers.
+  func testFillCanKeepTheMarkers() throws {
+    let text = "at 70.0<!--=acc:p1-->% after 1.0 × 10⁻⁴<!--=tiny:e1--> and 122,570<!--=n:int--> steps"
+    let (filled, changes) = try SummaryMarkers.fill(text, summary: json, keepingMarkers: true)
+    XCTAssertEqual(filled, "at 71.5<!--=acc:p1-->% after 1.2 × 10⁻⁵<!--=tiny:e1--> and 122,570<!--=n:int--> steps")
+    XCTAssertEqual(changes.map(\.key), ["acc", "tiny"])
+    XCTAssertEqual(try SummaryMarkers.fill(filled, summary: json, keepingMarkers: true).text, filled, "a second fill changes nothing")
+  }
 }

@@ -30,6 +30,11 @@ static inline void put_edge(const float *tile, long nr, float *c, long ldc, long
 #define NL_TILE_512(MR)                                                                                      \
   __m512 acc[MR][2];                                                                                         \
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();                                   \
+  if (rows == MR && columns == 32)                                                                           \
+    for (int r = 0; r < MR; r++) {                                                                           \
+      _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                                                \
+      _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);                                           \
+    }                                                                                                        \
   for (long p = 0; p < kc; p++) {                                                                            \
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);                                       \
     for (int r = 0; r < MR; r++) {                                                                           \
@@ -221,6 +226,67 @@ float nl_fma_loop_avx2(long iterations, float seed) {
   return total;
 }
 
+
+// MARK: - The block loop
+
+/// One micro-kernel call by number (see nl_gemm_block).
+static inline void run_micro(int kernel, long words, const float *a, const float *b, long step, float *c, long ldc, long rows,
+                             long columns, int accumulate, const float *bias) {
+  switch (kernel) {
+  case 0: nl_gemm_avx2_6x16(words, a, b, step, c, ldc, rows, columns, accumulate, bias); break;
+  case 1: nl_gemm_avx512_12x32(words, a, b, step, c, ldc, rows, columns, accumulate, bias); break;
+  case 2: nl_gemm_avx512_8x32(words, a, b, step, c, ldc, rows, columns, accumulate, bias); break;
+  default: nl_gemm_bf16_8x32(words, (const uint32_t *)a, (const uint32_t *)b, c, ldc, rows, columns, accumulate, bias); break;
+  }
+}
+
+/// Copies a tile's columns j ..< j + width between `tile` (nr floats a row) and C in runs, piece by piece
+/// (each piece within one run): into the tile with `in`, else out of it.
+static inline void copy_pieces(float *tile, long nr, float *c, long ldc, long j, long width, long height, long run_length,
+                               long run_stride, int in) {
+  for (long q = 0; q < width;) {
+    const long at = (j + q) % run_length, count = width - q < run_length - at ? width - q : run_length - at;
+    float *piece = c + ((j + q) / run_length) * run_stride + at;
+    for (long r = 0; r < height; r++) {
+      if (in) memcpy(tile + r * nr + q, piece + r * ldc, (size_t)count * sizeof(float));
+      else memcpy(piece + r * ldc, tile + r * nr + q, (size_t)count * sizeof(float));
+    }
+    q += count;
+  }
+}
+
+/// Every tile of one block (see nl_gemm_block in nl_gemm.h): panel jr of B against each panel of A in turn,
+/// so that B's panel stays in the L1 cache while A's block streams from L2.
+void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,
+                   long ldb, float *c, long ldc, long j0, long run_length, long run_stride, int accumulate,
+                   const float *bias) {
+  const long mr = kernel == 0 ? 6 : kernel == 1 ? 12 : 8, nr = kernel == 0 ? 16 : 32;
+  float tile[12 * 32];
+  for (long jr = 0; jr < ncb; jr += nr) {
+    const long width = ncb - jr < nr ? ncb - jr : nr, j = j0 + jr;
+    const int full = width == nr;
+    const float *panel_b = b_in_place ? (full ? b_in_place + jr : b) : b + (jr / nr) * words * nr;
+    const long step = b_in_place && full ? ldb : nr;
+    // Where column j of C is (in runs: run j / length, then j % length into it), and whether the tile's
+    // columns straddle two runs (then it goes through `tile`, copied piece by piece).
+    const long offset = run_length ? (j / run_length) * run_stride + j % run_length : j;
+    const int straddles = run_length && j / run_length != (j + width - 1) / run_length;
+    for (long ir = 0; ir < mcb; ir += mr) {
+      const long height = mcb - ir < mr ? mcb - ir : mr;
+      const float *panel_a = a + (ir / mr) * words * mr;
+      const float *row_bias = bias ? bias + ir : NULL;
+      if (!straddles) {
+        run_micro(kernel, words, panel_a, panel_b, step, c + ir * ldc + offset, ldc, height, width, accumulate, row_bias);
+        continue;
+      }
+      // Through the tile: C's pieces in (when adding to them), the product, the pieces back out.
+      if (accumulate) copy_pieces(tile, nr, c + ir * ldc, ldc, j, width, height, run_length, run_stride, 1);
+      run_micro(kernel, words, panel_a, panel_b, step, tile, nr, height, width, accumulate, row_bias);
+      copy_pieces(tile, nr, c + ir * ldc, ldc, j, width, height, run_length, run_stride, 0);
+    }
+  }
+}
+
 #else
 void nl_gemm_avx2_6x16(long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns,
                        int accumulate, const float *bias) {}
@@ -232,4 +298,7 @@ void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float 
                       float *c, long ldc, void *scratch, long block_k) {}
 float nl_fma_loop_avx512(long iterations, float seed) { return seed; }
 float nl_fma_loop_avx2(long iterations, float seed) { return seed; }
+void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,
+                   long ldb, float *c, long ldc, long j0, long run_length, long run_stride, int accumulate,
+                   const float *bias) {}
 #endif

@@ -22,7 +22,7 @@ package struct ConvLayout: Sendable {
   package var outPlane: Int { pool ? (oh / 2) * (ow / 2) : plane }
   var image: Int { c * h * w }
   /// The chunking rule in words, for the benchmark's report.
-  package static let chunkingDescription = "convolution chunks of whole images, columns + output within 768 kB (1 MB when fewer than 640 positions), a multiple of 4 chunks where possible; in bfloat16, of half that many images up to it, the count that fills the 32-column panels best"
+  package static let chunkingDescription = "convolution chunks (fixed: they order the weight gradient's sums) of whole images, columns + output within 768 kB (1 MB when fewer than 640 positions), a multiple of 4 chunks where possible; in bfloat16, of half that many images up to it, the count that fills the 32-column panels best"
   /// Images per chunk: about as many as keep one chunk's columns and outputs within 768 kB (three quarters of
   /// a core's 1 MB L2 cache here: the first layer ran 8-13% faster than at 1 MB), or within 1 MB where the
   /// smaller chunk would hold fewer than 640 output positions (each chunk pays a cost per weight, packing

@@ -40,6 +40,8 @@ public enum GEMM {
     /// Whether its panels hold bfloat16 pairs (one 32-bit word per two terms; see `Precision.bfloat16`): then
     /// both operands are always packed, by the C packing routines, and kc counts pairs.
     package var packsPairs = false
+    /// Its number for `nl_gemm_block` (which runs a whole block's tiles in C), or nil for the Swift kernel.
+    package var blockID: Int32? = nil
   }
   /// The Swift micro-kernel (6 x 16 in SIMD8): any processor. Without FMA instructions in the build (no
   /// -march flag) each `addingProduct` is a call to fmaf, so it is the slow path; it rounds exactly as the C
@@ -47,20 +49,20 @@ public enum GEMM {
   package static let portable = Kernel(name: "portable-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     microKernel(kc: kc, a: a, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, columns: columns, accumulate: accumulate, bias: bias)
   }
-  package static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+  package static let avx2 = Kernel(name: "avx2-6x16", mr: 6, nr: 16, run: { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     nl_gemm_avx2_6x16(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
-  }
-  package static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+  }, blockID: 0)
+  package static let avx512 = Kernel(name: "avx512-12x32", mr: 12, nr: 32, run: { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     nl_gemm_avx512_12x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
-  }
-  package static let avx512x8 = Kernel(name: "avx512-8x32", mr: 8, nr: 32) { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
+  }, blockID: 1)
+  package static let avx512x8 = Kernel(name: "avx512-8x32", mr: 8, nr: 32, run: { kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias in
     nl_gemm_avx512_8x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate ? 1 : 0, bias)
-  }
+  }, blockID: 2)
   /// The bfloat16 micro-kernel (8 x 32 on VDPBF16PS; float32 sums): only where `KernelSettings.hasBF16`.
   package static let bf16 = Kernel(name: "avx512bf16-8x32", mr: 8, nr: 32, run: { kp, a, b, _, c, ldc, rows, columns, accumulate, bias in
     nl_gemm_bf16_8x32(kp, UnsafeRawPointer(a).assumingMemoryBound(to: UInt32.self), UnsafeRawPointer(b).assumingMemoryBound(to: UInt32.self),
                       c, ldc, rows, columns, accumulate ? 1 : 0, bias)
-  }, packsPairs: true)
+  }, packsPairs: true, blockID: 3)
   /// The kernel for a precision: `kernel`, or the bfloat16 one where the processor has it and `kernel` is an
   /// AVX-512 one (`NEURAL_LESSONS_KERNEL=avx2` or `=portable` runs bfloat16 as float32, as processors without
   /// AVX512_BF16 do).
@@ -84,13 +86,24 @@ public enum GEMM {
   /// The name of the micro-kernel in use, for the benchmark's report.
   public static var kernelName: String { kernel.name }
 
-  static let kc = 256, mc = 120, nc = 3072
+  /// Terms per k block: fixed, whatever the processor, because it sets the order of each output's sums (one
+  /// block's products summed in registers, then added to C): the same bits on every machine. 256 floats of a
+  /// 32-column panel of B are 32 kB, an L1 cache.
+  static let kc = 256
+  /// Rows of A per block: the packed block (mc x kc floats) fills half a core's L2 cache, which the B panel's
+  /// pass over it reads from; between 96 and 1,008 rows, a multiple of 24 (whole panels of 6, 8 and 12 rows).
+  /// Chosen at start-up from the cache sizes; it changes no bit (it only orders the tiles).
+  static let mc = max(96, min(1008, Caches.detected.l2 / 2 / (4 * kc) / 24 * 24))
+  /// Columns of B per block: the packed block (kc x nc floats) fills half a core's share of the L3 cache;
+  /// between 512 and 4,096 columns, a multiple of 32. Chosen at start-up; it changes no bit either.
+  static let nc = max(512, min(4096, Caches.detected.l3PerCore / 2 / (4 * kc) / 32 * 32))
 
   /// The blocking in use, for the benchmark's report: the micro-kernel's tile, the cache blocks, when B is read
   /// in place, and when A·Bᵀ goes to dot products.
   public static var blockingDescription: String {
     let t = Tuning.standard
-    return "micro-kernel \(kernel.name) (\(kernel.mr)x\(kernel.nr) tile), kc \(kc) terms (\(2 * kc) in bfloat16 pairs), mc \(mc) rows, nc \(nc) columns; "
+    return "micro-kernel \(kernel.name) (\(kernel.mr)x\(kernel.nr) tile), kc \(kc) terms (\(2 * kc) in bfloat16 pairs; fixed: it orders the sums), "
+      + "mc \(mc) rows and nc \(nc) columns (from \(Caches.detected)); "
       + "B read in place up to \(t.inPlaceRows) rows of C or \(t.inPlaceFloats * 4 / 1024) kB; A·Bᵀ as dot products from k = \(t.dotMinimumK)"
       + (kernel.usesAVX512 ? "" : " (AVX-512 only: not here)") + "; bfloat16 " + (Precision.bfloat16.isNative ? "\(bf16.name)" : "runs as float32 here")
   }
@@ -103,6 +116,8 @@ public enum GEMM {
     package var inPlaceFloats = 32 * 1024
     /// From this many terms per output on, A Bᵀ goes to the dot products (no packing) on AVX-512 machines.
     package var dotMinimumK = 256
+    /// Rows of A and columns of B per block (`GEMM.mc`, `GEMM.nc`: from the cache sizes).
+    package var mc = GEMM.mc, nc = GEMM.nc
     package static let standard = Tuning()
     package init() {}
   }
@@ -281,6 +296,8 @@ public enum GEMM {
     let pairs = kernel.packsPairs, kcTerms = pairs ? 2 * kc : kc
     // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
     // new pages from the kernel every time.
+    // Block sizes (they order the tiles, not the sums): mc a whole number of panels.
+    let nc = blocks.tuning.nc, mc = max(mr, blocks.tuning.mc / mr * mr)
     let bufferB = PackingBuffers.shared.take(bytes: 4 * kc * (min(nc, columns.count) + nr))
     let bufferA = PackingBuffers.shared.take(bytes: 4 * kc * (mc + mr))
     defer {
@@ -327,8 +344,8 @@ public enum GEMM {
           } else {
             packA(o, mr: mr, i0: ic, mc: mcb, p0: pc, kc: kcb, into: packedA)
           }
-          var jr = 0
-          while jr < ncb {
+          // One tile: panel jr of B against panel ir of A.
+          func runTile(_ jr: Int, _ ir: Int) {
             let full = jr + nr <= ncb
             let bPanel: UnsafePointer<Float> = aheadB.map { UnsafeRawPointer($0 + (jr / nr) * words * nr).assumingMemoryBound(to: Float.self) }
               ?? (inPlace ? (full ? o.b + pc * o.ldb + jc + jr : UnsafePointer(packedB)) : UnsafePointer(packedB + (jr / nr) * words * nr))
@@ -336,35 +353,42 @@ public enum GEMM {
             let accumulate = pc > 0 || blocks.beta != 0
             let bias = pc + kcb == k ? blocks.bias : nil
             let width = min(nr, ncb - jr), j = jc + jr
-            // With C in runs, a tile that straddles two runs goes through a tile-sized buffer. (Column offsets
-            // once per panel of B: with runs each costs a division, and the tile's own work is short when k is.)
             let straddles = o.runs.map { j / $0.length != (j + width - 1) / $0.length } ?? false
-            let cColumn = o.c + o.columnOffset(j)
-            var ir = 0
-            while ir < mcb {
-              let height = min(mr, mcb - ir), i = ic + ir
-              let panelA = aheadA.map { UnsafeRawPointer($0 + (ir / mr) * words * mr).assumingMemoryBound(to: Float.self) }
-                ?? UnsafePointer(packedA + (ir / mr) * words * mr)
-              let rowBias = bias.map { $0 + i }
-              if straddles, let runs = o.runs {
-                // Copy whole pieces of rows between the buffer and C: each piece lies within one run.
-                func pieces(_ body: (Int, Int) -> Void) {
-                  var q = 0
-                  while q < width {
-                    let count = min(width - q, runs.length - (j + q) % runs.length)
-                    body(q, count)
-                    q += count
-                  }
+            let height = min(mr, mcb - ir), i = ic + ir
+            let panelA = aheadA.map { UnsafeRawPointer($0 + (ir / mr) * words * mr).assumingMemoryBound(to: Float.self) }
+              ?? UnsafePointer(packedA + (ir / mr) * words * mr)
+            let rowBias = bias.map { $0 + i }
+            if straddles, let runs = o.runs {
+              // Copy whole pieces of rows between the buffer and C: each piece lies within one run.
+              func pieces(_ body: (Int, Int) -> Void) {
+                var q = 0
+                while q < width {
+                  let count = min(width - q, runs.length - (j + q) % runs.length)
+                  body(q, count)
+                  q += count
                 }
-                if accumulate { pieces { q, count in for r in 0..<height { (tile + r * nr + q).update(from: o.cAt(i + r, j + q), count: count) } } }
-                kernel.run(words, panelA, bPanel, bStep, tile, nr, height, width, accumulate, rowBias)
-                pieces { q, count in for r in 0..<height { o.cAt(i + r, j + q).update(from: tile + r * nr + q, count: count) } }
-              } else {
-                kernel.run(words, panelA, bPanel, bStep, cColumn + i * o.ldc, o.ldc, height, width, accumulate, rowBias)
               }
-              ir += mr
+              if accumulate { pieces { q, count in for r in 0..<height { (tile + r * nr + q).update(from: o.cAt(i + r, j + q), count: count) } } }
+              kernel.run(words, panelA, bPanel, bStep, tile, nr, height, width, accumulate, rowBias)
+              pieces { q, count in for r in 0..<height { o.cAt(i + r, j + q).update(from: tile + r * nr + q, count: count) } }
+            } else {
+              kernel.run(words, panelA, bPanel, bStep, o.c + o.columnOffset(j) + i * o.ldc, o.ldc, height, width, accumulate, rowBias)
             }
-            jr += nr
+          }
+          if let id = kernel.blockID {
+            // The whole block's tiles in one C call (the same micro-kernel calls, without a Swift call per tile).
+            let bPanels: UnsafePointer<Float> = aheadB.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } ?? UnsafePointer(packedB)
+            let aPanels: UnsafePointer<Float> = aheadA.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } ?? UnsafePointer(packedA)
+            let bias = pc + kcb == k ? blocks.bias.map { $0 + ic } : nil
+            nl_gemm_block(id, words, mcb, ncb, aPanels, bPanels, inPlace && aheadB == nil ? o.b + pc * o.ldb + jc : nil, o.ldb,
+                          o.c + ic * o.ldc, o.ldc, jc, o.runs?.length ?? 0, o.runs?.stride ?? 0, pc > 0 || blocks.beta != 0 ? 1 : 0, bias)
+          } else {
+            var jr = 0
+            while jr < ncb {
+              var ir = 0
+              while ir < mcb { runTile(jr, ir); ir += mr }
+              jr += nr
+            }
           }
           ic += mcb
         }

@@ -61,3 +61,58 @@ public enum KernelSettings {
 /// is an AVX-512 one, so `NEURAL_LESSONS_KERNEL=avx2` (or `=portable`) takes the Swift paths for all of it (as
 /// `make test`'s extra runs do).
 package var cKernels: Bool { GEMM.kernel.usesAVX512 }
+
+/// The data caches of one core, read once at start-up (Linux: /sys/devices/system/cpu/cpu0/cache), for the
+/// GEMM's block sizes. Where they cannot be read, typical sizes are assumed (and said so). Nothing that sets
+/// the order of a sum depends on them, so the results are the same bits whatever they are.
+package struct Caches: Sendable, CustomStringConvertible {
+  /// Bytes of L1 data cache, of L2 and of L3 per core (an L3 shared by n cores counts 1/n).
+  package var l1: Int, l2: Int, l3PerCore: Int
+  /// Whether the sizes were read from the system (else assumed).
+  package var measured: Bool
+
+  package static let assumed = Caches(l1: 32 << 10, l2: 1 << 20, l3PerCore: 2 << 20, measured: false)
+  package static let detected: Caches = read(from: "/sys/devices/system/cpu/cpu0/cache") ?? assumed
+
+  package var description: String {
+    "\(measured ? "caches" : "caches assumed"): L1d \(l1 >> 10) kB, L2 \(l2 >> 10) kB, L3 \(l3PerCore >> 10) kB a core"
+  }
+
+  /// The sizes in a sysfs cache folder (index0, index1, ...: level, type, size, shared_cpu_list), or nil.
+  package static func read(from folder: String) -> Caches? {
+    func text(_ path: String) -> String? {
+      (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    var found = Caches(l1: 0, l2: 0, l3PerCore: 0, measured: true)
+    for index in 0..<16 {
+      let dir = "\(folder)/index\(index)"
+      guard let level = text(dir + "/level").flatMap(Int.init), let type = text(dir + "/type"), type != "Instruction",
+            let bytes = text(dir + "/size").flatMap(parseSize), bytes > 0 else { continue }
+      let sharing = max(1, text(dir + "/shared_cpu_list").map(countCPUs) ?? 1)
+      switch level {
+      case 1: found.l1 = bytes
+      case 2: found.l2 = bytes
+      case 3: found.l3PerCore = bytes / sharing
+      default: break
+      }
+    }
+    guard found.l1 > 0, found.l2 > 0 else { return nil }
+    if found.l3PerCore == 0 { found.l3PerCore = found.l2 }
+    return found
+  }
+
+  /// "32K", "1024K", "2M" or a plain number of bytes.
+  package static func parseSize(_ text: String) -> Int? {
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+    if let last = text.last, let unit = units[last] { return Int(text.dropLast()).map { $0 * unit } }
+    return Int(text)
+  }
+
+  /// The CPUs in a list like "0-3,8,10-11".
+  package static func countCPUs(_ list: String) -> Int {
+    list.split(separator: ",").reduce(0) { total, part in
+      let ends = part.split(separator: "-").compactMap { Int($0) }
+      return total + (ends.count == 2 ? max(0, ends[1] - ends[0] + 1) : ends.count == 1 ? 1 : 0)
+    }
+  }
+}

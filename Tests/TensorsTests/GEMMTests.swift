@@ -156,3 +156,60 @@ extension GEMMTests {
     }
   }
 }
+
+extension GEMMTests {
+  /// The block sizes come from the cache sizes at start-up, so they differ between machines: they must change
+  /// no bit. Every kernel (the bfloat16 one too, where the processor has it), with a bias, beta = 1 and k
+  /// over two blocks, under the blockings of small and large caches and ragged ones.
+  func testBlockSizesChangeNoBit() {
+    var rng = SeededGenerator(seed: 23)
+    let (m, n, k) = (203, 1100, 600)
+    let a = random(m * k, &rng), b = random(k * n, &rng), c0 = random(m * n, &rng), bias = random(m, &rng)
+    let all = kernels + (KernelSettings.hasBF16 && GEMM.kernel.usesAVX512 ? [GEMM.bf16] : [])
+    for kernel in all {
+      func run(mc: Int, nc: Int, threads: Int) -> [UInt32] {
+        var tuning = GEMM.Tuning()
+        (tuning.mc, tuning.nc, tuning.inPlaceRows, tuning.inPlaceFloats) = (mc, nc, 0, 0)
+        var c = c0
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in bias.withUnsafeBufferPointer { pbias in
+          GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: 1, c: pc.baseAddress!, ldc: n,
+                        threads: threads, kernel: kernel, bias: pbias.baseAddress!, tuning: tuning)
+        } } } }
+        return c.map(\.bitPattern)
+      }
+      let reference = run(mc: GEMM.Tuning.standard.mc, nc: GEMM.Tuning.standard.nc, threads: 1)
+      for (mc, nc, threads) in [(96, 512, 1), (1008, 4096, 2), (48, 64, 2), (120, 3072, 1), (24, 96, 3)] {
+        XCTAssertEqual(reference, run(mc: mc, nc: nc, threads: threads), "\(kernel.name) mc \(mc) nc \(nc) threads \(threads)")
+      }
+    }
+    XCTAssertEqual(GEMM.Tuning.standard.mc % 24, 0)
+    XCTAssertEqual(GEMM.Tuning.standard.nc % 32, 0)
+  }
+
+  /// The cache sizes as Linux describes them (a fake sysfs folder), and the fallback where it cannot be read.
+  func testCacheSizesFromSysfs() throws {
+    XCTAssertEqual(Caches.parseSize("32K"), 32 << 10)
+    XCTAssertEqual(Caches.parseSize("2M"), 2 << 20)
+    XCTAssertEqual(Caches.parseSize("65536"), 65536)
+    XCTAssertNil(Caches.parseSize("lots"))
+    XCTAssertEqual(Caches.countCPUs("0-3,8,10-11"), 7)
+    XCTAssertEqual(Caches.countCPUs("0"), 1)
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("caches-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let entries: [(String, String, String, String)] = [("1", "Data", "48K", "0"), ("1", "Instruction", "32K", "0"), ("2", "Unified", "2048K", "0"), ("3", "Unified", "32M", "0-7")]
+    for (i, (level, type, size, shared)) in entries.enumerated() {
+      let dir = folder + "/index\(i)"
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      for (name, value) in [("level", level), ("type", type), ("size", size), ("shared_cpu_list", shared)] {
+        try (value + "\n").write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+      }
+    }
+    let caches = try XCTUnwrap(Caches.read(from: folder))
+    XCTAssertEqual(caches.l1, 48 << 10)
+    XCTAssertEqual(caches.l2, 2 << 20)
+    XCTAssertEqual(caches.l3PerCore, 4 << 20, "32 MB shared by 8 CPUs")
+    XCTAssertTrue(caches.measured)
+    XCTAssertNil(Caches.read(from: folder + "/missing"))
+    XCTAssertFalse(Caches.assumed.measured)
+  }
+}

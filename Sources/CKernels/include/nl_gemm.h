@@ -20,6 +20,17 @@ void nl_gemm_avx512_8x32(long kc, const float *a, const float *b, long ldb, floa
 void nl_gemm_avx512_12x32(long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns,
                           int accumulate, const float *bias);
 
+/// One block of the blocked product: every MR x NR tile of an mcb x ncb block of C (+)= A's panels (mr rows of
+/// `words` steps each, packed) times B's, by micro-kernel `kernel` (0 avx2-6x16, 1 avx512-12x32, 2 avx512-8x32,
+/// 3 bfloat16 8x32, `words` then counting pairs). B's panels are packed at `b` (words * NR values each), or,
+/// with `b_in_place`, its full panels are read in place (`ldb` apart a step) and only the ragged last one is
+/// packed, at `b`. `c` is the block's first row (rows `ldc` apart) and its columns are C's j0 ..< j0 + ncb:
+/// column j at j, or, with `run_length` > 0, in runs of that many columns `run_stride` floats apart (run
+/// j / run_length, then j % run_length into it); a tile straddling two runs goes through a buffer. Each tile
+/// is one micro-kernel call, as the Swift loop made it, so the same bits.
+void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,
+                   long ldb, float *c, long ldc, long j0, long run_length, long run_stride, int accumulate,
+                   const float *bias);
 /// C[i, j] += dot(A row i, B row j) for rows row_begin ..< row_end of C and its n columns, A and B row-major
 /// with k contiguous terms (A·Bᵀ: a convolution's weight gradient). Nothing is packed: a 4 x 4 tile of
 /// outputs keeps sixteen 16-lane partial sums in registers while it streams four rows of A and four of B.

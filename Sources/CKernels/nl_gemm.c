@@ -70,21 +70,27 @@ static inline void put_edge(const float *tile, long nr, float *c, long ldc, long
     put_edge(tile, 32, c, ldc, rows, columns, accumulate, bias);                                             \
   }
 
+#define NL_TILE_ARGS                                                                                         \
+  long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns, int accumulate,   \
+  const float *bias
+#define NL_INLINE static inline __attribute__((always_inline))
+
+NL_AVX512 NL_INLINE void tile_avx512_8x32(NL_TILE_ARGS) { NL_TILE_512(8) }
+NL_AVX512 NL_INLINE void tile_avx512_12x32(NL_TILE_ARGS) { NL_TILE_512(12) }
+
 NL_AVX512
 void nl_gemm_avx512_8x32(long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns,
                          int accumulate, const float *bias) {
-  NL_TILE_512(8)
+  tile_avx512_8x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias);
 }
 
 NL_AVX512
 void nl_gemm_avx512_12x32(long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns,
                           int accumulate, const float *bias) {
-  NL_TILE_512(12)
+  tile_avx512_12x32(kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias);
 }
 
-NL_AVX2
-void nl_gemm_avx2_6x16(long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns,
-                       int accumulate, const float *bias) {
+NL_AVX2 NL_INLINE void tile_avx2_6x16(NL_TILE_ARGS) {
   __m256 acc[6][2];
   for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (long p = 0; p < kc; p++) {
@@ -121,6 +127,12 @@ void nl_gemm_avx2_6x16(long kc, const float *a, const float *b, long ldb, float 
     }
     put_edge(tile, 16, c, ldc, rows, columns, accumulate, bias);
   }
+}
+
+NL_AVX2
+void nl_gemm_avx2_6x16(long kc, const float *a, const float *b, long ldb, float *c, long ldc, long rows, long columns,
+                       int accumulate, const float *bias) {
+  tile_avx2_6x16(kc, a, b, ldb, c, ldc, rows, columns, accumulate, bias);
 }
 
 // MARK: - Dot products for A·Bᵀ
@@ -229,17 +241,6 @@ float nl_fma_loop_avx2(long iterations, float seed) {
 
 // MARK: - The block loop
 
-/// One micro-kernel call by number (see nl_gemm_block).
-static inline void run_micro(int kernel, long words, const float *a, const float *b, long step, float *c, long ldc, long rows,
-                             long columns, int accumulate, const float *bias) {
-  switch (kernel) {
-  case 0: nl_gemm_avx2_6x16(words, a, b, step, c, ldc, rows, columns, accumulate, bias); break;
-  case 1: nl_gemm_avx512_12x32(words, a, b, step, c, ldc, rows, columns, accumulate, bias); break;
-  case 2: nl_gemm_avx512_8x32(words, a, b, step, c, ldc, rows, columns, accumulate, bias); break;
-  default: nl_gemm_bf16_8x32(words, (const uint32_t *)a, (const uint32_t *)b, c, ldc, rows, columns, accumulate, bias); break;
-  }
-}
-
 /// Copies a tile's columns j ..< j + width between `tile` (nr floats a row) and C in runs, piece by piece
 /// (each piece within one run): into the tile with `in`, else out of it.
 static inline void copy_pieces(float *tile, long nr, float *c, long ldc, long j, long width, long height, long run_length,
@@ -255,35 +256,55 @@ static inline void copy_pieces(float *tile, long nr, float *c, long ldc, long j,
   }
 }
 
-/// Every tile of one block (see nl_gemm_block in nl_gemm.h): panel jr of B against each panel of A in turn,
-/// so that B's panel stays in the L1 cache while A's block streams from L2.
+/// Every tile of one block (see nl_gemm_block in nl_gemm.h) with the micro-kernel TILE (MR x NR) inlined:
+/// panel jr of B against each panel of A in turn, so that B's panel stays in the L1 cache while A's block
+/// streams from L2. (A call per tile cost 5-7% where k is short: a first convolution's 27 terms.)
+#define NL_BLOCK_LOOP(TILE, MR, NR)                                                                           \
+  float tile[MR * NR];                                                                                       \
+  for (long jr = 0; jr < ncb; jr += NR) {                                                                    \
+    const long width = ncb - jr < NR ? ncb - jr : NR, j = j0 + jr;                                           \
+    const int full = width == NR;                                                                            \
+    const float *panel_b = b_in_place ? (full ? b_in_place + jr : b) : b + (jr / NR) * words * NR;          \
+    const long step = b_in_place && full ? ldb : NR;                                                         \
+    /* Where column j of C is (in runs: run j / length, then j % length into it), and whether the tile's     \
+       columns straddle two runs (then it goes through `tile`, copied piece by piece). */                    \
+    const long offset = run_length ? (j / run_length) * run_stride + j % run_length : j;                     \
+    const int straddles = run_length && j / run_length != (j + width - 1) / run_length;                      \
+    for (long ir = 0; ir < mcb; ir += MR) {                                                                  \
+      const long height = mcb - ir < MR ? mcb - ir : MR;                                                     \
+      const float *panel_a = a + (ir / MR) * words * MR;                                                     \
+      const float *row_bias = bias ? bias + ir : NULL;                                                       \
+      if (!straddles) {                                                                                      \
+        TILE(words, panel_a, panel_b, step, c + ir * ldc + offset, ldc, height, width, accumulate, row_bias); \
+        continue;                                                                                            \
+      }                                                                                                      \
+      /* Through the tile: C's pieces in (when adding to them), the product, the pieces back out. */         \
+      if (accumulate) copy_pieces(tile, NR, c + ir * ldc, ldc, j, width, height, run_length, run_stride, 1);  \
+      TILE(words, panel_a, panel_b, step, tile, NR, height, width, accumulate, row_bias);                    \
+      copy_pieces(tile, NR, c + ir * ldc, ldc, j, width, height, run_length, run_stride, 0);                 \
+    }                                                                                                        \
+  }
+
+#define NL_BLOCK_ARGS                                                                                        \
+  long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place, long ldb, float *c,    \
+  long ldc, long j0, long run_length, long run_stride, int accumulate, const float *bias
+
+static inline void tile_bf16_8x32(NL_TILE_ARGS) {
+  nl_gemm_bf16_8x32(kc, (const uint32_t *)a, (const uint32_t *)b, c, ldc, rows, columns, accumulate, bias);
+}
+NL_AVX2 static void block_avx2_6x16(NL_BLOCK_ARGS) { NL_BLOCK_LOOP(tile_avx2_6x16, 6, 16) }
+NL_AVX512 static void block_avx512_12x32(NL_BLOCK_ARGS) { NL_BLOCK_LOOP(tile_avx512_12x32, 12, 32) }
+NL_AVX512 static void block_avx512_8x32(NL_BLOCK_ARGS) { NL_BLOCK_LOOP(tile_avx512_8x32, 8, 32) }
+static void block_bf16_8x32(NL_BLOCK_ARGS) { NL_BLOCK_LOOP(tile_bf16_8x32, 8, 32) }
+
 void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,
                    long ldb, float *c, long ldc, long j0, long run_length, long run_stride, int accumulate,
                    const float *bias) {
-  const long mr = kernel == 0 ? 6 : kernel == 1 ? 12 : 8, nr = kernel == 0 ? 16 : 32;
-  float tile[12 * 32];
-  for (long jr = 0; jr < ncb; jr += nr) {
-    const long width = ncb - jr < nr ? ncb - jr : nr, j = j0 + jr;
-    const int full = width == nr;
-    const float *panel_b = b_in_place ? (full ? b_in_place + jr : b) : b + (jr / nr) * words * nr;
-    const long step = b_in_place && full ? ldb : nr;
-    // Where column j of C is (in runs: run j / length, then j % length into it), and whether the tile's
-    // columns straddle two runs (then it goes through `tile`, copied piece by piece).
-    const long offset = run_length ? (j / run_length) * run_stride + j % run_length : j;
-    const int straddles = run_length && j / run_length != (j + width - 1) / run_length;
-    for (long ir = 0; ir < mcb; ir += mr) {
-      const long height = mcb - ir < mr ? mcb - ir : mr;
-      const float *panel_a = a + (ir / mr) * words * mr;
-      const float *row_bias = bias ? bias + ir : NULL;
-      if (!straddles) {
-        run_micro(kernel, words, panel_a, panel_b, step, c + ir * ldc + offset, ldc, height, width, accumulate, row_bias);
-        continue;
-      }
-      // Through the tile: C's pieces in (when adding to them), the product, the pieces back out.
-      if (accumulate) copy_pieces(tile, nr, c + ir * ldc, ldc, j, width, height, run_length, run_stride, 1);
-      run_micro(kernel, words, panel_a, panel_b, step, tile, nr, height, width, accumulate, row_bias);
-      copy_pieces(tile, nr, c + ir * ldc, ldc, j, width, height, run_length, run_stride, 0);
-    }
+  switch (kernel) {
+  case 0: block_avx2_6x16(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
+  case 1: block_avx512_12x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
+  case 2: block_avx512_8x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
+  default: block_bf16_8x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
   }
 }
 

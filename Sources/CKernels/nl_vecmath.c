@@ -1,6 +1,9 @@
 // Vector maths for the activations (see nl_vecmath.h): one source (nl_vecmath_body.h) compiled three times,
 // for 16 lanes under AVX-512, 8 under AVX2 + FMA and 4 in portable generic vectors.
 #include "nl_vecmath.h"
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+#endif
 
 // No contraction of a * b + c into a fused multiply-add behind our back: it would differ between the builds
 // (the portable one has no FMA instruction). Every fused multiply-add is written out.

@@ -177,6 +177,12 @@ public enum GEMM {
       blocked(operands, kernel, blocks, rows: 0..<m, columns: 0..<n, k: k)
       return
     }
+    if parts > 1 && packedB == nil && runs == nil && m >= 256 * parts && n >= 256 && k >= 64 {
+      // A large product: B packed once, its panels shared out between the threads, then each thread takes a
+      // share of A's rows (packing only its own). Split by columns instead, each thread would pack all of A.
+      sharedPacking(operands, kernel, blocks, m: m, n: n, k: k, parts: parts)
+      return
+    }
     // Split the larger side, in whole panels.
     if n >= m {
       let panels = (n + nr - 1) / nr
@@ -190,6 +196,44 @@ public enum GEMM {
         let lo = min(m, panels * p / parts * mr), hi = min(m, panels * (p + 1) / parts * mr)
         if lo < hi { blocked(operands, kernel, blocks, rows: lo..<hi, columns: 0..<n, k: k) }
       }
+    }
+  }
+
+  /// `blocked` over row shares of C with B packed ahead, whole, by all threads together (each a share of its
+  /// panels, k block by k block: the layout `packedB` reads). The same packed values and tiles as each thread
+  /// packing B itself, so the same bits.
+  static func sharedPacking(_ operands: Operands, _ kernel: Kernel, _ blocks: Blocks, m: Int, n: Int, k: Int, parts: Int) {
+    let (mr, nr, pairs) = (kernel.mr, kernel.nr, kernel.packsPairs)
+    let kcTerms = pairs ? 2 * kc : kc, panels = (n + nr - 1) / nr
+    let words = pairs ? packedBF16Words(count: n, k: k, panel: nr) : panels * nr * k
+    let buffer = PackingBuffers.shared.take(bytes: 4 * words)
+    defer { PackingBuffers.shared.give(buffer) }
+    let packed = SharedWords(pointer: buffer.pointer.assumingMemoryBound(to: UInt32.self))
+    let o = operands
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+      let lo = panels * p / parts, hi = panels * (p + 1) / parts
+      guard lo < hi else { return }
+      let (j0, count) = (lo * nr, min(n, hi * nr) - lo * nr)
+      var pc = 0
+      while pc < k {
+        let kcb = min(kcTerms, k - pc), blockWords = pairs ? (kcb + 1) / 2 : kcb
+        let out = packed.pointer + (pairs ? pc / 2 : pc) * panels * nr + lo * blockWords * nr
+        if pairs {
+          let from = o.transB ? o.b + j0 * o.ldb + pc : o.b + pc * o.ldb + j0
+          nl_pack_b_bf16(kcb, count, from, o.ldb, o.transB ? 1 : 0, out)
+        } else {
+          packB(o, nr: nr, p0: pc, kc: kcb, j0: j0, nc: count, into: UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
+        }
+        pc += kcb
+      }
+    }
+    var ahead = operands
+    (ahead.packedB, ahead.bPanels) = (UnsafePointer(packed.pointer), panels)
+    let shared = ahead
+    let rowPanels = (m + mr - 1) / mr
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+      let lo = min(m, rowPanels * p / parts * mr), hi = min(m, rowPanels * (p + 1) / parts * mr)
+      if lo < hi { blocked(shared, kernel, blocks, rows: lo..<hi, columns: 0..<n, k: k) }
     }
   }
 
@@ -318,9 +362,9 @@ public enum GEMM {
         // With few rows of A, each value of B is used only a few times; and a block of B small enough to stay
         // in the L2 cache is cheap to read where it is: then read full panels of a row-major B in place
         // instead of copying them first (the same arithmetic in the same order).
-        let inPlace = !pairs && !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
+        let inPlace = o.packedB == nil && !pairs && !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
         // Packed ahead: k block pc / 2 of the pairs, then the panel (see `packBF16A`).
-        let aheadB = o.packedB.map { $0 + (pc / 2) * o.bPanels * nr + (jc / nr) * words * nr }
+        let aheadB = o.packedB.map { $0 + (pairs ? pc / 2 : pc) * o.bPanels * nr + (jc / nr) * words * nr }
         if aheadB != nil {
           // Nothing to pack.
         } else if pairs {
@@ -335,7 +379,7 @@ public enum GEMM {
         var ic = rows.lowerBound
         while ic < rows.upperBound {
           let mcb = min(mc, rows.upperBound - ic)
-          let aheadA = o.packedA.map { $0 + (pc / 2) * o.aPanels * mr + (ic / mr) * words * mr }
+          let aheadA = o.packedA.map { $0 + (pairs ? pc / 2 : pc) * o.aPanels * mr + (ic / mr) * words * mr }
           if aheadA != nil {
             // Nothing to pack.
           } else if pairs {
@@ -380,7 +424,7 @@ public enum GEMM {
             let bPanels: UnsafePointer<Float> = aheadB.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } ?? UnsafePointer(packedB)
             let aPanels: UnsafePointer<Float> = aheadA.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } ?? UnsafePointer(packedA)
             let bias = pc + kcb == k ? blocks.bias.map { $0 + ic } : nil
-            nl_gemm_block(id, words, mcb, ncb, aPanels, bPanels, inPlace && aheadB == nil ? o.b + pc * o.ldb + jc : nil, o.ldb,
+            nl_gemm_block(id, words, mcb, ncb, aPanels, bPanels, inPlace ? o.b + pc * o.ldb + jc : nil, o.ldb,
                           o.c + ic * o.ldc, o.ldc, jc, o.runs?.length ?? 0, o.runs?.stride ?? 0, pc > 0 || blocks.beta != 0 ? 1 : 0, bias)
           } else {
             var jr = 0

@@ -224,14 +224,21 @@ struct Suite {
     let optimizer = try Adam(model.parameters, learningRate: 1e-3)
     let x = try Tensor.uniform([64, 3, 32, 32], in: 0...1, using: &rng)
     let labels = (0..<64).map { $0 % 10 }
-    let step = try measure(minTime: max(minTime, 1)) {
-      optimizer.zeroGrad()
-      let loss = try model.forward(x, training: true).softmaxCrossEntropy(labels: labels)
-      try loss.backward()
-      optimizer.step()
-    }
+    // In alternating rounds with the all-core FMA loop, whose rate in the same rounds is the peak the step is
+    // compared with (the shared machine's drift weighs on both).
+    let iterations = quick ? 2_000_000 : 8_000_000, cores = self.cores
+    let t = try measureInterleaved(rounds: quick ? 2 : 5, minTime: 2 * max(minTime, 1), [
+      { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = PeakProbe.run(iterations: iterations) } },
+      {
+        optimizer.zeroGrad()
+        let loss = try model.forward(x, training: true).softmaxCrossEntropy(labels: labels)
+        try loss.backward()
+        optimizer.step()
+      },
+    ])
+    let step = t[1], peakNow = Double(iterations) * PeakProbe.flopsPerIteration * Double(cores) / t[0].median / 1e9
     let imagesPerSecond = 64 / step.median
-    add("train-step", shape, threads: cores, step, flops: 64 * 26e6, extra: ["images_per_second": imagesPerSecond, "epoch_seconds_50k": 50_000 / imagesPerSecond])
+    add("train-step", shape, threads: cores, step, flops: 64 * 26e6, extra: ["images_per_second": imagesPerSecond, "epoch_seconds_50k": 50_000 / imagesPerSecond, "peak_gflops": peakNow])
     try stepBreakdown(model, optimizer, x, labels)
   }
 
@@ -324,8 +331,8 @@ struct Suite {
     func say(_ what: String, _ value: String, _ holds: Bool?) {
       print("    [\(holds.map { $0 ? "holds" : "misses" } ?? "not measured")] \(what): \(value)")
     }
-    if let t = results.first(where: { $0.kernel == "train-step" }), let g = t.gflops, peak.all > 0 {
-      say("training step >= 50% of the 2-core FMA peak", String(format: "%.1f GFLOP/s = %.0f%% of %.0f", g, 100 * g / peak.all, peak.all), g / peak.all >= 0.5)
+    if let t = results.first(where: { $0.kernel == "train-step" }), let g = t.gflops, let peak = t.extra?["peak_gflops"] {
+      say("training step >= 50% of the 2-core FMA peak", String(format: "%.1f GFLOP/s = %.0f%% of %.0f (the FMA loop in the same rounds)", g, 100 * g / peak, peak), g / peak >= 0.5)
     } else {
       say("training step >= 50% of the 2-core FMA peak", "-", nil)
     }

@@ -213,3 +213,31 @@ extension GEMMTests {
     XCTAssertFalse(Caches.assumed.measured)
   }
 }
+
+extension GEMMTests {
+  /// Large products on several threads pack B once, shared (`sharedPacking`), and split A's rows: the same bits
+  /// as one thread, for every kernel (bfloat16 too), B as stored or transposed, k over several blocks, with a
+  /// bias; and close to the naive product.
+  func testSharedPackingOfLargeProducts() {
+    var rng = SeededGenerator(seed: 24)
+    let (m, n, k) = (530, 300, 600)
+    let a = random(m * k, &rng), b = random(k * n, &rng), bias = random(m, &rng)
+    let all = kernels + (KernelSettings.hasBF16 && GEMM.kernel.usesAVX512 ? [GEMM.bf16] : [])
+    for kernel in all {
+      for transB in [false, true] {
+        func run(_ threads: Int) -> [UInt32] {
+          var c = [Float](repeating: 0, count: m * n)
+          a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in bias.withUnsafeBufferPointer { pbias in
+            GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: transB ? k : n, transB: transB, beta: 0,
+                          c: pc.baseAddress!, ldc: n, threads: threads, kernel: kernel, bias: pbias.baseAddress!)
+          } } } }
+          return c.map(\.bitPattern)
+        }
+        let one = run(1)
+        XCTAssertEqual(one, run(2), "\(kernel.name) transB \(transB)")
+        XCTAssertEqual(one, run(3), "\(kernel.name) transB \(transB)")
+      }
+    }
+    for kernel in kernels { check(m: m, n: n, k: k, transA: false, transB: false, beta: 1, threads: 2, kernel: kernel, file: #filePath, line: #line) }
+  }
+}

@@ -74,6 +74,19 @@ public struct Machine: Equatable, Sendable {
     else { return "unknown" }
     return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
   }
+
+  /// The processor as precisely as /proc/cpuinfo names it: the model name with its family, model and stepping
+  /// ("AMD EPYC" alone covers several generations), for telling runs on different processors apart.
+  public static func cpuIdentity() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return cpuModel() }
+    func field(_ name: String) -> String? {
+      guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) && $0.dropFirst(name.count).trimmingCharacters(in: .whitespaces).hasPrefix(":") }),
+        let colon = line.firstIndex(of: ":") else { return nil }
+      return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    let numbers = [("family", field("cpu family")), ("model", field("model")), ("stepping", field("stepping"))].compactMap { name, value in value.map { "\(name) \($0)" } }
+    return cpuModel() + (numbers.isEmpty ? "" : " (" + numbers.joined(separator: ", ") + ")")
+  }
 }
 
 /// A whole run: the machine and its cases. `encoded()` writes it in google-benchmark's JSON layout

@@ -74,8 +74,19 @@ struct Bench: ParsableCommand {
     if suite.results.contains(where: { $0.numpy_gflops != nil }) { report.machine.numpy_version = numpyVersion() }
     try writeAtomically(try report.encoded(), to: out + "/results.json")
     try Figures.draw(report, peak: suite.peak, to: out)
-    suite.printSummary()
-    print("bench: wrote \(out)/results.json and figures (gemm.png/svg, kernels.png/svg)")
+    // This run's targets join the history kept beside results.json (an unreadable one is started afresh).
+    let historyPath = out + "/targets-history.json"
+    var history = TargetHistory()
+    if let data = FileManager.default.contents(atPath: historyPath) {
+      do { history = try TargetHistory.decode(data) } catch {
+        print("bench: \(historyPath) is not a target history (\(error)); starting a new one")
+      }
+    }
+    let outcomes = suite.targets(), processor = "\(Machine.cpuIdentity()), \(machine.cores) cores, \(machine.gemm_kernel)"
+    history.append(.init(date: machine.date, cpu: processor, quick: quick, complete: filter == nil, outcomes: outcomes))
+    try writeAtomically(try history.encoded(), to: historyPath)
+    suite.printSummary(targetOutcomes: outcomes, history: history, cpu: processor)
+    print("bench: wrote \(out)/results.json, targets-history.json and figures (gemm.png/svg, kernels.png/svg)")
 
     if let baselineRuns {
       let current = try RunStats.parse(try report.encoded(), path: out + "/results.json")

@@ -304,7 +304,7 @@ struct Suite {
 
   // MARK: - Summary
 
-  func printSummary() {
+  func printSummary(targetOutcomes: [TargetHistory.Outcome], history: TargetHistory, cpu: String) {
     print("\nSummary")
     if peak.one > 0 { print(String(format: "  peak (FMA loop): %.1f GFLOP/s on one core, %.1f on %d", peak.one, peak.all, cores)) }
     for r in results where r.numpy_gflops != nil && r.kernel.hasPrefix("gemm") {
@@ -318,7 +318,7 @@ struct Suite {
     if let t = results.first(where: { $0.kernel == "train-step" }), let e = t.extra {
       print(String(format: "  CNN training step: %.0f images/s, an epoch of 50,000 images in %.1f s", e["images_per_second"] ?? 0, e["epoch_seconds_50k"] ?? 0))
     }
-    printTargets()
+    printTargets(targetOutcomes, history: history, cpu: cpu)
     for r in results where r.kernel.hasPrefix("render") {
       print(String(format: "  %@: %.1f ms%@", r.kernel, r.median_seconds * 1e3, r.extra.map { String(format: ", %.1fx faster than matplotlib (%.0f ms)", $0["speedup_vs_matplotlib"] ?? 0, $0["matplotlib_ms"] ?? 0) } ?? ""))
     }
@@ -326,11 +326,11 @@ struct Suite {
 
   /// Issue #19's targets, each with the measured value and whether this run meets it (a target whose case did
   /// not run is said so).
-  func printTargets() {
-    print("  targets (issue #19; a target holds when it holds in three runs in a row):")
-    func say(_ what: String, _ value: String, _ holds: Bool?) {
-      print("    [\(holds.map { $0 ? "holds" : "misses" } ?? "not measured")] \(what): \(value)")
-    }
+  /// Issue #19's targets in this run, each with its measured value and whether it holds (nil: its case did
+  /// not run).
+  func targets() -> [TargetHistory.Outcome] {
+    var outcomes: [TargetHistory.Outcome] = []
+    func say(_ what: String, _ value: String, _ holds: Bool?) { outcomes.append(.init(target: what, value: value, holds: holds)) }
     if let t = results.first(where: { $0.kernel == "train-step" }), let g = t.gflops, let peak = t.extra?["peak_gflops"] {
       say("training step >= 50% of the 2-core FMA peak", String(format: "%.1f GFLOP/s = %.0f%% of %.0f (the FMA loop in the same rounds)", g, 100 * g / peak, peak), g / peak >= 0.5)
     } else {
@@ -354,5 +354,21 @@ struct Suite {
       let ratio = r.extra?["of_relu"]
       say("\(r.kernel) >= 1/3 of relu's bandwidth", ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.0 / 3 })
     }
+    return outcomes
+  }
+
+  /// The targets of this run, and for each whether it held in this and the two runs before on this processor
+  /// (`history`, this run included: the issue's bar is three runs in a row).
+  func printTargets(_ outcomes: [TargetHistory.Outcome], history: TargetHistory, cpu: String) {
+    print("  targets (issue #19: each must hold in three full runs in a row; the last column is this and the two runs before, here):")
+    func word(_ holds: Bool?) -> String { holds.map { $0 ? "holds" : "misses" } ?? "not measured" }
+    for o in outcomes {
+      let recent = history.recent(o.target, cpu: cpu)
+      let streak = recent.count < 3 ? "only \(recent.count) full run\(recent.count == 1 ? "" : "s") recorded" : recent.map { $0 == true ? "✓" : "✗" }.joined()
+      print("    [\(word(o.holds))] \(o.target): \(o.value)   [\(streak)]")
+    }
+    let measured = outcomes.filter { $0.holds != nil }
+    let held = measured.filter { history.heldInARow($0.target, cpu: cpu) }
+    print("  \(held.count) of \(measured.count) targets held in the last three full runs on this processor")
   }
 }

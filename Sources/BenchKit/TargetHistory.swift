@@ -34,10 +34,14 @@ public struct TargetHistory: Codable, Equatable, Sendable {
     return try encoder.encode(self)
   }
 
-  /// Adds a run, keeping the newest `keeping`.
+  /// Adds a run, keeping at most `keeping`: beyond that the oldest earlier quick or filtered run goes first (they
+  /// count towards no streak), then the oldest run.
   public mutating func append(_ run: Run, keeping: Int = 30) {
     runs.append(run)
-    if runs.count > keeping { runs.removeFirst(runs.count - keeping) }
+    while runs.count > max(1, keeping) {
+      // (Never the run just added.)
+      runs.remove(at: runs.dropLast().firstIndex { $0.quick || !$0.complete } ?? 0)
+    }
   }
 
   /// The outcomes of `target` in the last `count` counting runs on `cpu` (full, not quick), oldest first;

@@ -6,6 +6,7 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NL_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
@@ -256,7 +257,8 @@ static inline void copy_pieces(float *tile, long nr, float *c, long ldc, long j,
   }
 }
 
-/// Every tile of one block (see nl_gemm_block in nl_gemm.h) with the micro-kernel TILE (MR x NR) inlined:
+/// Every tile of one block (see nl_gemm_block in nl_gemm.h) with the micro-kernel TILE (MR x NR) inlined (the
+/// float32 ones; the bfloat16 kernel, in nl_bf16.c, is called once per tile, its k blocks being long):
 /// panel jr of B against each panel of A in turn, so that B's panel stays in the L1 cache while A's block
 /// streams from L2. (A call per tile cost 5-7% where k is short: a first convolution's 27 terms.)
 #define NL_BLOCK_LOOP(TILE, MR, NR)                                                                           \
@@ -304,7 +306,8 @@ void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, c
   case 0: block_avx2_6x16(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
   case 1: block_avx512_12x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
   case 2: block_avx512_8x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
-  default: block_bf16_8x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
+  case 3: block_bf16_8x32(words, mcb, ncb, a, b, b_in_place, ldb, c, ldc, j0, run_length, run_stride, accumulate, bias); break;
+  default: abort();  // no such kernel: a caller's bug
   }
 }
 
@@ -321,5 +324,7 @@ float nl_fma_loop_avx512(long iterations, float seed) { return seed; }
 float nl_fma_loop_avx2(long iterations, float seed) { return seed; }
 void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,
                    long ldb, float *c, long ldc, long j0, long run_length, long run_stride, int accumulate,
-                   const float *bias) {}
+                   const float *bias) {
+  abort();  // never called: kernels with a block number exist only on x86-64
+}
 #endif

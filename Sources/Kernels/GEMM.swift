@@ -12,8 +12,9 @@ import Foundation
 /// 256-bit registers on AVX2, 8 x 32 in 512-bit ones on AVX-512; C intrinsics in CKernels, chosen at run time;
 /// the same 6 x 16 tile in Swift SIMD8 on other processors) keeps its tile of C in registers while it streams
 /// the panels. On AVX-512, A·Bᵀ with long rows goes to unpacked dot products instead. The output is split
-/// into one contiguous block of rows or columns per thread; every element of C is accumulated in the same
-/// order whatever the split, so the result does not depend on the thread count.
+/// into one contiguous block of rows or columns per thread (large products: B packed once by all threads,
+/// then rows; see `sharedPacking`); every element of C is accumulated in the same order whatever the split
+/// and the block sizes, so the result depends on neither the thread count nor the caches.
 /// The arithmetic of a matrix product or a convolution.
 public enum Precision: String, Sendable, CaseIterable {
   /// Float32 operands and sums: the default, and what the gradient checks hold to.
@@ -148,6 +149,7 @@ public enum GEMM {
   ) {
     guard m > 0, n > 0 else { return }
     let (mr, nr) = (kernel.mr, kernel.nr)
+    // (Callers pack ahead only for the bfloat16 kernel; `sharedPacking` packs a float32 B ahead internally.)
     precondition((packedA == nil && packedB == nil) || kernel.packsPairs, "GEMM: operands packed ahead need the bfloat16 kernel")
     var ahead = Operands(a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB, c: c, ldc: ldc, runs: runs)
     (ahead.packedA, ahead.packedB) = (packedA, packedB)
@@ -177,7 +179,7 @@ public enum GEMM {
       blocked(operands, kernel, blocks, rows: 0..<m, columns: 0..<n, k: k)
       return
     }
-    if parts > 1 && packedB == nil && runs == nil && m >= 256 * parts && n >= 256 && k >= 64 {
+    if usesSharedPacking(m: m, n: n, k: k, parts: parts) && packedB == nil && runs == nil {
       // A large product: B packed once, its panels shared out between the threads, then each thread takes a
       // share of A's rows (packing only its own). Split by columns instead, each thread would pack all of A.
       sharedPacking(operands, kernel, blocks, m: m, n: n, k: k, parts: parts)
@@ -198,6 +200,9 @@ public enum GEMM {
       }
     }
   }
+
+  /// Whether a product split over `parts` threads packs B once for all of them (`sharedPacking`): large ones.
+  package static func usesSharedPacking(m: Int, n: Int, k: Int, parts: Int) -> Bool { parts > 1 && m >= 256 * parts && n >= 256 && k >= 64 }
 
   /// `blocked` over row shares of C with B packed ahead, whole, by all threads together (each a share of its
   /// panels, k block by k block: the layout `packedB` reads). The same packed values and tiles as each thread
@@ -308,7 +313,8 @@ public enum GEMM {
     let b: UnsafePointer<Float>, ldb: Int, transB: Bool
     let c: UnsafeMutablePointer<Float>, ldc: Int
     var runs: ColumnRuns? = nil
-    /// bfloat16 operands packed ahead, whole (see `packBF16A`): then `a` or `b` is not read.
+    /// Operands packed ahead, whole (bfloat16 pairs: see `packBF16A`; or a float32 B packed by `sharedPacking`,
+    /// its words floats): then `a` or `b` is not read.
     var packedA: UnsafePointer<UInt32>? = nil, packedB: UnsafePointer<UInt32>? = nil
     /// The panels of the whole of A (rows / mr) and B (columns / nr), rounded up: the packed-ahead layout's strides.
     var aPanels = 0, bPanels = 0
@@ -341,8 +347,9 @@ public enum GEMM {
     // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
     // new pages from the kernel every time.
     // Block sizes (they order the tiles, not the sums): mc a whole number of panels.
-    let nc = blocks.tuning.nc, mc = max(mr, blocks.tuning.mc / mr * mr)
-    let bufferB = PackingBuffers.shared.take(bytes: 4 * kc * (min(nc, columns.count) + nr))
+    let nc = max(nr, blocks.tuning.nc / nr * nr), mc = max(mr, blocks.tuning.mc / mr * mr)
+    // (B packed ahead needs no buffer of its own.)
+    let bufferB = PackingBuffers.shared.take(bytes: o.packedB != nil ? 64 : 4 * kc * (min(nc, columns.count) + nr))
     let bufferA = PackingBuffers.shared.take(bytes: 4 * kc * (mc + mr))
     defer {
       PackingBuffers.shared.give(bufferB)
@@ -363,7 +370,7 @@ public enum GEMM {
         // in the L2 cache is cheap to read where it is: then read full panels of a row-major B in place
         // instead of copying them first (the same arithmetic in the same order).
         let inPlace = o.packedB == nil && !pairs && !o.transB && (rows.count <= blocks.tuning.inPlaceRows || kcb * ncb <= blocks.tuning.inPlaceFloats)
-        // Packed ahead: k block pc / 2 of the pairs, then the panel (see `packBF16A`).
+        // Packed ahead: k block pc (pc / 2 in pairs), then the panel (see `packBF16A` and `sharedPacking`).
         let aheadB = o.packedB.map { $0 + (pairs ? pc / 2 : pc) * o.bPanels * nr + (jc / nr) * words * nr }
         if aheadB != nil {
           // Nothing to pack.
@@ -655,7 +662,9 @@ public enum GEMM {
     package func take(bytes: Int) -> Block {
       lock.lock()
       defer { lock.unlock() }
-      if let i = free.firstIndex(where: { $0.bytes >= bytes }) { return free.remove(at: i) }
+      // The smallest free block that fits (a large one handed to a small request would make the next large
+      // request allocate again).
+      if let i = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) { return free.remove(at: i) }
       return Block(pointer: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes: bytes)
     }
 

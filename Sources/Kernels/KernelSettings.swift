@@ -66,7 +66,8 @@ package var cKernels: Bool { GEMM.kernel.usesAVX512 }
 /// GEMM's block sizes. Where they cannot be read, typical sizes are assumed (and said so). Nothing that sets
 /// the order of a sum depends on them, so the results are the same bits whatever they are.
 package struct Caches: Sendable, CustomStringConvertible {
-  /// Bytes of L1 data cache, of L2 and of L3 per core (an L3 shared by n cores counts 1/n).
+  /// Bytes of L1 data cache, of L2 and of L3 per CPU (an L3 shared by n logical CPUs counts 1/n; with SMT two
+  /// hardware threads of a core each count as one).
   package var l1: Int, l2: Int, l3PerCore: Int
   /// Whether the sizes were read from the system (else assumed).
   package var measured: Bool
@@ -75,7 +76,7 @@ package struct Caches: Sendable, CustomStringConvertible {
   package static let detected: Caches = read(from: "/sys/devices/system/cpu/cpu0/cache") ?? assumed
 
   package var description: String {
-    "\(measured ? "caches" : "caches assumed"): L1d \(l1 >> 10) kB, L2 \(l2 >> 10) kB, L3 \(l3PerCore >> 10) kB a core"
+    "\(measured ? "caches" : "caches assumed"): L1d \(l1 >> 10) kB, L2 \(l2 >> 10) kB, L3 \(l3PerCore >> 10) kB a CPU"
   }
 
   /// The sizes in a sysfs cache folder (index0, index1, ...: level, type, size, shared_cpu_list), or nil.

@@ -35,5 +35,10 @@ final class TargetHistoryTests: XCTestCase {
     for i in 0..<40 { history.append(run("A", i % 2 == 0), keeping: 30) }
     XCTAssertEqual(history.runs.count, 30)
     XCTAssertEqual(history.recent("GEMM", cpu: "A", count: 2), [true, false], "runs 38 and 39, oldest first")
+    // Quick runs go before full ones when the history is full.
+    for _ in 0..<5 { history.append(run("A", false, quick: true), keeping: 30) }
+    XCTAssertEqual(history.runs.count, 30)
+    XCTAssertEqual(history.runs.filter(\.quick).count, 1, "only the newest quick run is left")
+    XCTAssertEqual(history.recent("GEMM", cpu: "A", count: 2), [true, false])
   }
 }

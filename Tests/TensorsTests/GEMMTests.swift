@@ -160,10 +160,12 @@ extension GEMMTests {
 extension GEMMTests {
   /// The block sizes come from the cache sizes at start-up, so they differ between machines: they must change
   /// no bit. Every kernel (the bfloat16 one too, where the processor has it), with a bias, beta = 1 and k
-  /// over two blocks, under the blockings of small and large caches and ragged ones.
+  /// over several blocks, under the blockings of small and large caches and ragged ones, on one thread and on
+  /// two (B packed once for both: `sharedPacking`).
   func testBlockSizesChangeNoBit() {
     var rng = SeededGenerator(seed: 23)
-    let (m, n, k) = (203, 1100, 600)
+    let (m, n, k) = (530, 600, 600)
+    XCTAssertTrue(GEMM.usesSharedPacking(m: m, n: n, k: k, parts: 2))
     let a = random(m * k, &rng), b = random(k * n, &rng), c0 = random(m * n, &rng), bias = random(m, &rng)
     let all = kernels + (KernelSettings.hasBF16 && GEMM.kernel.usesAVX512 ? [GEMM.bf16] : [])
     for kernel in all {
@@ -178,7 +180,7 @@ extension GEMMTests {
         return c.map(\.bitPattern)
       }
       let reference = run(mc: GEMM.Tuning.standard.mc, nc: GEMM.Tuning.standard.nc, threads: 1)
-      for (mc, nc, threads) in [(96, 512, 1), (1008, 4096, 2), (48, 64, 2), (120, 3072, 1), (24, 96, 3)] {
+      for (mc, nc, threads) in [(96, 512, 1), (1008, 4096, 2), (48, 64, 2), (120, 3072, 1), (24, 96, 3), (100, 70, 2)] {
         XCTAssertEqual(reference, run(mc: mc, nc: nc, threads: threads), "\(kernel.name) mc \(mc) nc \(nc) threads \(threads)")
       }
     }
@@ -216,11 +218,16 @@ extension GEMMTests {
 
 extension GEMMTests {
   /// Large products on several threads pack B once, shared (`sharedPacking`), and split A's rows: the same bits
-  /// as one thread, for every kernel (bfloat16 too), B as stored or transposed, k over several blocks, with a
-  /// bias; and close to the naive product.
+  /// as one thread, for every kernel (bfloat16 too), B as stored or transposed (the dot products, which would
+  /// take A·Bᵀ with k this long, are kept out), k over several blocks, with a bias; and close to the naive
+  /// product.
   func testSharedPackingOfLargeProducts() {
     var rng = SeededGenerator(seed: 24)
-    let (m, n, k) = (530, 300, 600)
+    let (m, n, k) = (800, 300, 600)
+    XCTAssertTrue(GEMM.usesSharedPacking(m: m, n: n, k: k, parts: 2) && GEMM.usesSharedPacking(m: m, n: n, k: k, parts: 3), "the shape must take the shared path")
+    XCTAssertFalse(GEMM.usesSharedPacking(m: m, n: n, k: k, parts: 1))
+    var tuning = GEMM.Tuning()
+    tuning.dotMinimumK = .max
     let a = random(m * k, &rng), b = random(k * n, &rng), bias = random(m, &rng)
     let all = kernels + (KernelSettings.hasBF16 && GEMM.kernel.usesAVX512 ? [GEMM.bf16] : [])
     for kernel in all {
@@ -229,7 +236,7 @@ extension GEMMTests {
           var c = [Float](repeating: 0, count: m * n)
           a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in bias.withUnsafeBufferPointer { pbias in
             GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: transB ? k : n, transB: transB, beta: 0,
-                          c: pc.baseAddress!, ldc: n, threads: threads, kernel: kernel, bias: pbias.baseAddress!)
+                          c: pc.baseAddress!, ldc: n, threads: threads, kernel: kernel, bias: pbias.baseAddress!, tuning: tuning)
           } } } }
           return c.map(\.bitPattern)
         }

@@ -27,7 +27,8 @@ void nl_gemm_avx512_12x32(long kc, const float *a, const float *b, long ldb, flo
 /// packed, at `b`. `c` is the block's first row (rows `ldc` apart) and its columns are C's j0 ..< j0 + ncb:
 /// column j at j, or, with `run_length` > 0, in runs of that many columns `run_stride` floats apart (run
 /// j / run_length, then j % run_length into it); a tile straddling two runs goes through a buffer. Each tile
-/// is one micro-kernel call, as the Swift loop made it, so the same bits.
+/// is the micro-kernel's arithmetic (inlined for the float32 kernels, a call for the bfloat16 one), as the
+/// Swift loop's call per tile did it, so the same bits.
 void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,
                    long ldb, float *c, long ldc, long j0, long run_length, long run_stride, int accumulate,
                    const float *bias);

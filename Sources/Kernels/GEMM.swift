@@ -664,7 +664,9 @@ public enum GEMM {
       defer { lock.unlock() }
       // The smallest free block that fits (a large one handed to a small request would make the next large
       // request allocate again).
-      if let i = free.indices.filter({ free[$0].bytes >= bytes }).min(by: { free[$0].bytes < free[$1].bytes }) { return free.remove(at: i) }
+      var best = -1
+      for i in free.indices where free[i].bytes >= bytes && (best < 0 || free[i].bytes < free[best].bytes) { best = i }
+      if best >= 0 { return free.remove(at: best) }
       return Block(pointer: UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes: bytes)
     }
 

@@ -344,11 +344,10 @@ public enum GEMM {
     let (mr, nr) = (kernel.mr, kernel.nr)
     // With bfloat16 pairs a k block has twice the terms in the same bytes.
     let pairs = kernel.packsPairs, kcTerms = pairs ? 2 * kc : kc
-    // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
-    // new pages from the kernel every time.
-    // Block sizes (they order the tiles, not the sums): mc a whole number of panels.
+    // Block sizes (they order the tiles, not the sums): whole numbers of panels.
     let nc = max(nr, blocks.tuning.nc / nr * nr), mc = max(mr, blocks.tuning.mc / mr * mr)
-    // (B packed ahead needs no buffer of its own.)
+    // Packing buffers are reused across calls: fresh multi-megabyte blocks on the worker threads would be
+    // new pages from the kernel every time. (B packed ahead needs no buffer of its own.)
     let bufferB = PackingBuffers.shared.take(bytes: o.packedB != nil ? 64 : 4 * kc * (min(nc, columns.count) + nr))
     let bufferA = PackingBuffers.shared.take(bytes: 4 * kc * (mc + mr))
     defer {
@@ -357,8 +356,8 @@ public enum GEMM {
     }
     let packedB = bufferB.pointer.assumingMemoryBound(to: Float.self)
     let packedA = bufferA.pointer.assumingMemoryBound(to: Float.self)
-    // A tile-sized buffer for tiles that straddle two runs of C's columns (only with runs).
-    let tile = UnsafeMutablePointer<Float>.allocate(capacity: o.runs == nil ? 0 : mr * nr)
+    // A tile-sized buffer for tiles that straddle two runs of C's columns (the Swift tile loop's, with runs).
+    let tile = UnsafeMutablePointer<Float>.allocate(capacity: o.runs == nil || kernel.blockID != nil ? 0 : mr * nr)
     defer { tile.deallocate() }
     var jc = columns.lowerBound
     while jc < columns.upperBound {
@@ -395,7 +394,8 @@ public enum GEMM {
           } else {
             packA(o, mr: mr, i0: ic, mc: mcb, p0: pc, kc: kcb, into: packedA)
           }
-          // One tile: panel jr of B against panel ir of A.
+          // One tile: panel jr of B against panel ir of A. The Swift kernel's tile loop, the twin of
+          // nl_gemm_block's (which the C kernels take below).
           func runTile(_ jr: Int, _ ir: Int) {
             let full = jr + nr <= ncb
             let bPanel: UnsafePointer<Float> = aheadB.map { UnsafeRawPointer($0 + (jr / nr) * words * nr).assumingMemoryBound(to: Float.self) }
@@ -427,7 +427,7 @@ public enum GEMM {
             }
           }
           if let id = kernel.blockID {
-            // The whole block's tiles in one C call (the same micro-kernel calls, without a Swift call per tile).
+            // The whole block's tiles in one C call (the same tiles, without a Swift call per tile).
             let bPanels: UnsafePointer<Float> = aheadB.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } ?? UnsafePointer(packedB)
             let aPanels: UnsafePointer<Float> = aheadA.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) } ?? UnsafePointer(packedA)
             let bias = pc + kcb == k ? blocks.bias.map { $0 + ic } : nil

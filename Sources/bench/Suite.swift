@@ -46,16 +46,22 @@ struct Suite {
 
   // MARK: - Peak
 
+  /// Rounds of the FMA loop per thread in one timing.
+  var peakIterations: Int { quick ? 2_000_000 : 8_000_000 }
+  /// The FMA loop on every core at once (`peakIterations` rounds each).
+  var peakOnAllCores: () -> Void {
+    let (iterations, cores) = (peakIterations, cores)
+    return { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = PeakProbe.run(iterations: iterations) } }
+  }
+
   mutating func measurePeak() {
     guard wants("peak-fma", "fma") else { return }
     // The FMA loop on the widest vectors the chosen micro-kernel uses (Kernels' PeakProbe: C intrinsics).
-    let iterations = quick ? 2_000_000 : 8_000_000
+    let iterations = peakIterations
     let flopsPerThread = Double(iterations) * PeakProbe.flopsPerIteration
-    @Sendable func loop() -> Float { PeakProbe.run(iterations: iterations) }
-    let one = measure(minTime: minTime) { _ = loop() }
+    let one = measure(minTime: minTime) { _ = PeakProbe.run(iterations: iterations) }
     add("peak-fma", PeakProbe.description, threads: 1, one, flops: flopsPerThread)
-    let cores = self.cores
-    let all = measure(minTime: minTime) { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = loop() } }
+    let all = measure(minTime: minTime, peakOnAllCores)
     add("peak-fma", PeakProbe.description, threads: cores, all, flops: flopsPerThread * Double(cores))
     peak = (flopsPerThread / one.median / 1e9, flopsPerThread * Double(cores) / all.median / 1e9)
     // The same loop on bfloat16 dot products (two multiply-adds a lane), where the processor has them.
@@ -76,13 +82,17 @@ struct Suite {
   }
 
   func timeGEMM(m: Int, n: Int, k: Int, transB: Bool = false, threads: Int, naive: Bool = false, minTime: Double? = nil) -> Timing {
-    let minTime = minTime ?? self.minTime
+    measure(minTime: minTime ?? self.minTime, gemmCase(m: m, n: n, k: k, transB: transB, threads: threads, naive: naive))
+  }
+
+  /// One product on random operands (made once, kept by the closure), to be timed.
+  func gemmCase(m: Int, n: Int, k: Int, transB: Bool = false, threads: Int, naive: Bool = false) -> () -> Void {
     let a = randomMatrix(m * k, seed: 1), b = randomMatrix(k * n, seed: 2)
     var c = [Float](repeating: 0, count: m * n)
-    return a.withUnsafeBufferPointer { pa in
-      b.withUnsafeBufferPointer { pb in
-        c.withUnsafeMutableBufferPointer { pc in
-          measure(minTime: minTime) {
+    return {
+      a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+          c.withUnsafeMutableBufferPointer { pc in
             if naive {
               GEMM.naive(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
             } else {
@@ -153,8 +163,7 @@ struct Suite {
     // Each layer's passes are timed in alternating rounds with the 1024³ GEMM on all cores, and their "of our
     // GEMM's rate" is against that GEMM's rate in the same rounds (the shared machine's drift weighs on both).
     let reference = 1024, referenceFlops = 2 * Double(reference * reference * reference)
-    let a = randomMatrix(reference * reference, seed: 1), bm = randomMatrix(reference * reference, seed: 2)
-    var cm = [Float](repeating: 0, count: reference * reference)
+    let referenceCase = gemmCase(m: reference, n: reference, k: reference, threads: cores)
     let cores = self.cores
     for (name, c, f, size, inputGrad) in layers where wants("conv2d", name) {
       var rng = SeededGenerator(seed: 4)
@@ -169,11 +178,7 @@ struct Suite {
       let fusedToo = name.hasPrefix("conv1") || name.hasPrefix("conv2")
       let pooled = try Tensor.uniform([n, f, (size - 2) / 2, (size - 2) / 2], in: -1...1, using: &rng)
       var cases: [() throws -> Void] = [
-        {
-          a.withUnsafeBufferPointer { pa in bm.withUnsafeBufferPointer { pb in cm.withUnsafeMutableBufferPointer { pc in
-            GEMM.multiply(m: reference, n: reference, k: reference, a: pa.baseAddress!, lda: reference, b: pb.baseAddress!, ldb: reference, c: pc.baseAddress!, ldc: reference, threads: cores)
-          } } }
-        },
+        referenceCase,
         { _ = try x.conv2d(weight: w, bias: b) },
         {
           let y = try x.conv2d(weight: w, bias: b)
@@ -226,9 +231,9 @@ struct Suite {
     let labels = (0..<64).map { $0 % 10 }
     // In alternating rounds with the all-core FMA loop, whose rate in the same rounds is the peak the step is
     // compared with (the shared machine's drift weighs on both).
-    let iterations = quick ? 2_000_000 : 8_000_000, cores = self.cores
+    let iterations = peakIterations
     let t = try measureInterleaved(rounds: quick ? 2 : 5, minTime: 2 * max(minTime, 1), [
-      { DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = PeakProbe.run(iterations: iterations) } },
+      peakOnAllCores,
       {
         optimizer.zeroGrad()
         let loss = try model.forward(x, training: true).softmaxCrossEntropy(labels: labels)

@@ -66,7 +66,7 @@ public final class Sequential {
     layers.enumerated().flatMap { i, layer in layer.namedBuffers.map { ("\(i).\($0.0)", $0.1) } }
   }
 
-  /// The number of trainable values.
+  /// The number of parameter values (trainable or frozen).
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
   /// A table of the layers, their output shapes and parameter counts, like Keras's `model.summary()`.
@@ -90,9 +90,11 @@ public final class Sequential {
       out.append(pad(r.0, w0) + pad(r.1, w1) + r.2)
       out.append(i == rows.count - 1 ? String(repeating: "=", count: width) : String(repeating: "_", count: width))
     }
+    // Frozen parameters (requiresGrad off, as lesson 10's computed whitening filters) are counted apart.
+    let trainable = parameters.filter(\.requiresGrad).reduce(0) { $0 + $1.count }
     out.append("Total params: \(grouped(parameterCount))")
-    out.append("Trainable params: \(grouped(parameterCount))")
-    out.append("Non-trainable params: 0")
+    out.append("Trainable params: \(grouped(trainable))")
+    out.append("Non-trainable params: \(grouped(parameterCount - trainable))")
     return out.joined(separator: "\n")
   }
 }

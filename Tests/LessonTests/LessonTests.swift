@@ -460,6 +460,9 @@ final class FastCIFARLessonTests: XCTestCase {
     XCTAssert(run.output.contains("Total params:"), "the model summary is printed")
     XCTAssertEqual(s["parameters"] as? Int, 5_048)
     XCTAssert(run.output.contains("Total params: 5,048"), run.output)
+    // The stem's 24 whitening filters (2x2x3 each) are computed, not trained.
+    XCTAssert(run.output.contains("Trainable params: 4,760"), run.output)
+    XCTAssert(run.output.contains("Non-trainable params: 288"), run.output)
     // Same seed, same bits: every figure but the one whose x-axis is measured time.
     for fig in try run.figures() where fig != "accuracy-vs-time" {
       for ext in ["png", "svg"] {

@@ -79,6 +79,11 @@ final class LayerTests: XCTestCase {
     XCTAssert(summary.contains("(None, 64, 4, 4)"), summary)
     XCTAssert(summary.contains("Total params: 122,570"), summary)
     XCTAssert(summary.contains("dense_1 (Dense)"), summary)
+    XCTAssert(summary.contains("Trainable params: 122,570\nNon-trainable params: 0"), summary)
+    // A frozen layer's parameters count apart (the first convolution: 32 x 3 x 3 x 3 weights).
+    model.parameters[0].requiresGrad = false
+    let frozen = try model.summary(inputShape: [3, 32, 32])
+    XCTAssert(frozen.contains("Total params: 122,570\nTrainable params: 121,706\nNon-trainable params: 864"), frozen)
     XCTAssertThrowsError(try model.summary(inputShape: [1, 32, 32]))
   }
 }

@@ -138,11 +138,22 @@ extension GEMMTests {
         } } }
         for beta: Float in [0, 1] {
           let start = random(images * m * runLength, &rng)
-          var out = start
-          a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in bias.withUnsafeBufferPointer { pbias in
-            GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: beta,
-                          c: po.baseAddress!, ldc: runLength, threads: 2, kernel: kernel, runs: .init(length: runLength, stride: m * runLength), bias: pbias.baseAddress!)
-          } } } }
+          func run(_ kernel: GEMM.Kernel) -> [Float] {
+            var out = start
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in bias.withUnsafeBufferPointer { pbias in
+              GEMM.multiply(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, transA: false, b: pb.baseAddress!, ldb: n, transB: false, beta: beta,
+                            c: po.baseAddress!, ldc: runLength, threads: 2, kernel: kernel, runs: .init(length: runLength, stride: m * runLength), bias: pbias.baseAddress!)
+            } } } }
+            return out
+          }
+          let out = run(kernel)
+          if kernel.blockID != nil {
+            // The same micro-kernel through the Swift tile loop (the portable kernel's): nl_gemm_block's twin,
+            // straddling tiles and all, gives the same bits.
+            var swiftLoop = kernel
+            swiftLoop.blockID = nil
+            XCTAssertEqual(run(swiftLoop), out, "\(kernel.name) through the Swift tile loop: m \(m) runs of \(runLength) x \(images) k \(k) beta \(beta)")
+          }
           var worst: Float = 0
           for i in 0..<m {
             for j in 0..<n {

@@ -85,25 +85,97 @@ int nl_fold_small(const float *cols, long images, long image_size, long channels
   return 1;
 }
 
+/// Sixteen 2x2 windows of a row pair (`count` of them from window j0): their maxima, and in `place` each
+/// winner's place in its window (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right); a candidate wins only
+/// when greater, so ties and NaN stay with the earlier.
+NL_AVX512 static inline __m512 pool_windows(const float *top, const float *bottom, long j0, long count, __m512i *place) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __mmask16 lowHalf = first_lanes(2 * count), highHalf = first_lanes(2 * count - 16);
+  const __m512 t0 = _mm512_maskz_loadu_ps(lowHalf, top + 2 * j0), t1 = _mm512_maskz_loadu_ps(highHalf, top + 2 * j0 + 16);
+  const __m512 b0 = _mm512_maskz_loadu_ps(lowHalf, bottom + 2 * j0), b1 = _mm512_maskz_loadu_ps(highHalf, bottom + 2 * j0 + 16);
+  __m512 best = _mm512_permutex2var_ps(t0, even, t1);
+  __m512i at = _mm512_setzero_si512();
+  __m512 candidate = _mm512_permutex2var_ps(t0, odd, t1);
+  __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+  best = _mm512_mask_mov_ps(best, better, candidate);
+  at = _mm512_mask_mov_epi32(at, better, _mm512_set1_epi32(1));
+  candidate = _mm512_permutex2var_ps(b0, even, b1);
+  better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+  best = _mm512_mask_mov_ps(best, better, candidate);
+  at = _mm512_mask_mov_epi32(at, better, _mm512_set1_epi32(2));
+  candidate = _mm512_permutex2var_ps(b0, odd, b1);
+  better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+  best = _mm512_mask_mov_ps(best, better, candidate);
+  *place = _mm512_mask_mov_epi32(at, better, _mm512_set1_epi32(3));
+  return best;
+}
+
+/// The ReLU as the separate one computes it: values below zero become zero (NaN and -0 stay).
+NL_AVX512 static inline __m512 relu_below_zero(__m512 v) {
+  return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps());
+}
+
 NL_AVX512
-int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane) {
+int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), one = _mm512_set1_epi32(1);
+  for (long pi = 0; pi < pooled_height; pi++) {
+    const float *top = src + 2 * pi * width, *bottom = top + width;
+    for (long j0 = 0; j0 < pooled_width; j0 += 16) {
+      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16;
+      __m512i place;
+      __m512 best = pool_windows(top, bottom, j0, count, &place);
+      // The winner's offset in the plane: its window's top-left, + 1 on the right, + a row below.
+      const __m512i left = _mm512_add_epi32(_mm512_slli_epi32(lanes, 1), _mm512_set1_epi32((int)(2 * pi * width + 2 * j0)));
+      const __m512i at = _mm512_add_epi32(_mm512_add_epi32(left, _mm512_and_si512(place, one)),
+                                          _mm512_mullo_epi32(_mm512_srli_epi32(place, 1), _mm512_set1_epi32((int)width)));
+      if (relu) best = relu_below_zero(best);
+      _mm512_mask_storeu_ps(dst + pi * pooled_width + j0, first_lanes(count), best);
+      _mm512_mask_storeu_epi32(argmax + pi * pooled_width + j0, first_lanes(count), at);
+    }
+  }
+  return 1;
+}
+
+NL_AVX512
+int nl_maxpool2x2_codes(const float *src, long width, long pooled_height, long pooled_width, float *dst, uint8_t *codes, int relu) {
+  const __m512i pass = _mm512_set1_epi32(4);
+  for (long pi = 0; pi < pooled_height; pi++) {
+    const float *top = src + 2 * pi * width, *bottom = top + width;
+    for (long j0 = 0; j0 < pooled_width; j0 += 16) {
+      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16;
+      __m512i place;
+      __m512 best = pool_windows(top, bottom, j0, count, &place);
+      // The gradient passes where the ReLU's output is positive (NaN, zeros and clipped values stop it).
+      const __mmask16 passes = relu ? _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ) : (__mmask16)0xffff;
+      place = _mm512_mask_or_epi32(place, passes, place, pass);
+      if (relu) best = relu_below_zero(best);
+      _mm512_mask_storeu_ps(dst + pi * pooled_width + j0, first_lanes(count), best);
+      _mm_mask_storeu_epi8(codes + pi * pooled_width + j0, first_lanes(count), _mm512_cvtepi32_epi8(place));
+    }
+  }
+  return 1;
+}
+
+NL_AVX512
+int nl_unpool2x2_codes(const float *g, const uint8_t *codes, long height, long width, float *plane) {
   const long ph = height / 2, pw = width / 2;
   // Lane l of a row's 32 belongs to window l / 2: the low 16 lanes to windows 0-7, the high ones to 8-15.
   const __m512i low = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
   const __m512i high = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  // Each lane's place in its window on an even row (0 left, 1 right); + 2 on an odd row; + 4: the gradient passes.
+  const __m512i side = _mm512_set_epi32(5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4);
   for (long r = 0; r < 2 * ph; r++) {
+    const __m512i wanted = _mm512_add_epi32(side, _mm512_set1_epi32((int)(2 * (r % 2))));
     for (long j0 = 0; j0 < pw; j0 += 16) {
       const long count = pw - j0 < 16 ? pw - j0 : 16, k = (r / 2) * pw + j0;
       const __mmask16 windows = first_lanes(count);
-      __m512 gv = _mm512_maskz_loadu_ps(windows, g + k);
-      if (y) gv = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(windows, y + k), _mm512_setzero_ps(), _CMP_GT_OQ), gv);
-      const __m512i at = _mm512_maskz_loadu_epi32(windows, argmax + k);
-      // The winner's offset where the lane's own offset is: the gradient there, zero elsewhere.
-      const __m512i first = _mm512_add_epi32(lanes, _mm512_set1_epi32((int)(r * width + 2 * j0)));
-      const __mmask16 hitLow = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(low, at), first);
-      const __mmask16 hitHigh = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(high, at), _mm512_add_epi32(first, _mm512_set1_epi32(16)));
-      // Lanes past the last window (zero gradient, zero winner) hold zeros: a last odd column among them.
+      const __m512 gv = _mm512_maskz_loadu_ps(windows, g + k);
+      const __m512i at = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(windows, codes + k));
+      // A lane gets its window's gradient where it holds the winner and the gradient passes; zero elsewhere.
+      const __mmask16 hitLow = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(low, at), wanted);
+      const __mmask16 hitHigh = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(high, at), wanted);
+      // Lanes past the last window (zero gradient, code 0: no pass) hold zeros: a last odd column among them.
       const long fill = width - 2 * j0;
       float *row = plane + r * width + 2 * j0;
       _mm512_mask_storeu_ps(row, first_lanes(fill), _mm512_maskz_mov_ps(hitLow, _mm512_permutexvar_ps(low, gv)));
@@ -113,45 +185,6 @@ int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height,
     if (width % 2 == 1 && pw % 16 == 0) plane[r * width + width - 1] = 0;
   }
   for (long c = 2 * ph * width; c < height * width; c++) plane[c] = 0;
-  return 1;
-}
-
-NL_AVX512
-int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
-  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  for (long pi = 0; pi < pooled_height; pi++) {
-    const float *top = src + 2 * pi * width, *bottom = top + width;
-    for (long j0 = 0; j0 < pooled_width; j0 += 16) {
-      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16;
-      const __mmask16 windows = first_lanes(count);
-      const __mmask16 lowHalf = first_lanes(2 * count), highHalf = first_lanes(2 * count - 16);
-      const __m512 t0 = _mm512_maskz_loadu_ps(lowHalf, top + 2 * j0), t1 = _mm512_maskz_loadu_ps(highHalf, top + 2 * j0 + 16);
-      const __m512 b0 = _mm512_maskz_loadu_ps(lowHalf, bottom + 2 * j0), b1 = _mm512_maskz_loadu_ps(highHalf, bottom + 2 * j0 + 16);
-      // Offsets of each window's top-left value, then the other three; a candidate wins only when greater.
-      const __m512i left = _mm512_add_epi32(_mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 1),
-                                            _mm512_set1_epi32((int)(2 * pi * width + 2 * j0)));
-      const __m512i below = _mm512_add_epi32(left, _mm512_set1_epi32((int)width)), one = _mm512_set1_epi32(1);
-      __m512 best = _mm512_permutex2var_ps(t0, even, t1);
-      __m512i at = left;
-      __m512 candidate = _mm512_permutex2var_ps(t0, odd, t1);
-      __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-      best = _mm512_mask_mov_ps(best, better, candidate);
-      at = _mm512_mask_mov_epi32(at, better, _mm512_add_epi32(left, one));
-      candidate = _mm512_permutex2var_ps(b0, even, b1);
-      better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-      best = _mm512_mask_mov_ps(best, better, candidate);
-      at = _mm512_mask_mov_epi32(at, better, below);
-      candidate = _mm512_permutex2var_ps(b0, odd, b1);
-      better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-      best = _mm512_mask_mov_ps(best, better, candidate);
-      at = _mm512_mask_mov_epi32(at, better, _mm512_add_epi32(below, one));
-      // The ReLU as the separate one computes it: values below zero become zero (NaN and -0 stay).
-      if (relu) best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps());
-      _mm512_mask_storeu_ps(dst + pi * pooled_width + j0, windows, best);
-      _mm512_mask_storeu_epi32(argmax + pi * pooled_width + j0, windows, at);
-    }
-  }
   return 1;
 }
 
@@ -276,12 +309,13 @@ int nl_fold_small(const float *cols, long images, long image_size, long channels
                   long kh, long kw, long oh, long ow, float *gx, long row_stride) {
   return 0;
 }
-int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane) {
-  return 0;
-}
 int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
   return 0;
 }
+int nl_maxpool2x2_codes(const float *src, long width, long pooled_height, long pooled_width, float *dst, uint8_t *codes, int relu) {
+  return 0;
+}
+int nl_unpool2x2_codes(const float *g, const uint8_t *codes, long height, long width, float *plane) { return 0; }
 int nl_unfold_padded(const float *x, long images, long image_size, long channels, long height, long width,
                      long kh, long kw, long pad, long oh, long ow, float *cols, long row_stride) {
   return 0;

@@ -104,7 +104,7 @@ package struct ConvLayout: Sendable {
 
   /// out[b, f, p] = (W cols)[f, i*plane + p] + bias[f] for the chunk's images, on the calling thread.
   /// `packedWeight`: the weights as `withPackedWeights` packs them (not transposed), where `packsWeights`.
-  package func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeight: UnsafePointer<UInt32>? = nil, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
+  package func forward(chunk: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, packedWeight: UnsafePointer<UInt32>? = nil, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<UInt8>?) {
     let images = images(chunk), width = images.count * plane, stride = colsStride(width)
     // The columns as floats, or (bfloat16, "same" windows) already as the product's packed panels of pairs.
     let intoPanels = unfoldsIntoPanels
@@ -126,25 +126,36 @@ package struct ConvLayout: Sendable {
     defer { full.map { GEMM.PackingBuffers.shared.give($0) } }
     let target = full.map { $0.pointer.assumingMemoryBound(to: Float.self) } ?? out + images.lowerBound * f * plane
     defer {
-      if pool, let argmax {
+      if pool, let codes {
         let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
         let planes = images.count * f
         if cKernels {
-          // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2).
+          // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2_codes).
           for q in 0..<planes {
-            nl_maxpool2x2(target + q * plane, ow, ph, pw, out + first + q * outPlane, argmax + first + q * outPlane, relu ? 1 : 0)
+            nl_maxpool2x2_codes(target + q * plane, ow, ph, pw, out + first + q * outPlane, codes + first + q * outPlane, relu ? 1 : 0)
           }
         } else {
           // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
           // stored straight into the output as whole vectors, spilling up to 15 values past their end onto the
           // rows after, which are written later; but exactly in the chunk's last planes (the next chunk's
-          // output belongs to another thread).
+          // output belongs to another thread). The winners' offsets go to a plane of scratch (room for the
+          // spill too), then into codes as nl_maxpool2x2_codes writes them.
+          let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: outPlane + 16)
+          defer { offsets.deallocate() }
           for q in 0..<planes {
-            maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: out + first + q * outPlane,
-                            argmax: argmax + first + q * outPlane, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
+            let values = out + first + q * outPlane, planeCodes = codes + first + q * outPlane
+            maxPool2x2Plane(target + q * plane, width: ow, pooledHeight: ph, pooledWidth: pw, into: values,
+                            argmax: offsets, readLimit: readLimit, overrun: (planes - 1 - q) * outPlane >= 16)
+            // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
+            if relu { reluForward(values, values, 0..<outPlane) }
+            for oi in 0..<ph {
+              for oj in 0..<pw {
+                let k = oi * pw + oj, d = Int(offsets[k]) - 2 * (oi * ow + oj)
+                let place: UInt8 = d == 0 ? 0 : d == 1 ? 1 : d == ow ? 2 : 3
+                planeCodes[k] = place | (!relu || values[k] > 0 ? 4 : 0)
+              }
+            }
           }
-          // max(0, max(window)) = max(window of max(0, ·)): the ReLU on the pooled values only.
-          if relu { reluForward(out + first, out + first, 0..<(images.count * f * outPlane)) }
         }
       } else if relu {
         reluForward(target, target, 0..<(images.count * f * plane))
@@ -186,30 +197,33 @@ package struct ConvLayout: Sendable {
     let dyBuffer = images.count == 1 && !relu && !pool ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
     defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
     let dy: UnsafePointer<Float>, ldy: Int
-    if let dyBuffer, pool, let argmax = p.argmax {
+    if let dyBuffer, pool, let codes = p.codes {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
       if cKernels && ow / 2 >= 8 {
-        // Each plane written whole in masked vector stores (see nl_unpool2x2): no clearing, no scatter. (Rows
-        // of fewer than eight windows leave most lanes idle: clearing and scattering measured faster there.)
+        // Each plane written whole in masked vector stores (see nl_unpool2x2_codes): no clearing, no scatter.
+        // (Rows of fewer than eight windows leave most lanes idle: clearing and scattering measured faster
+        // there.)
         for fi in 0..<f {
           for (i, b) in images.enumerated() {
             let from = (b * f + fi) * outPlane
-            nl_unpool2x2(p.g + from, relu ? p.y + from : nil, argmax + from, oh, ow, copy + fi * padded + i * plane)
+            nl_unpool2x2_codes(p.g + from, codes + from, oh, ow, copy + fi * padded + i * plane)
           }
           (copy + fi * padded + width).update(repeating: 0, count: padded - width)
         }
       } else {
         copy.update(repeating: 0, count: f * padded)
+        let pw = ow / 2
         for (i, b) in images.enumerated() {
           for fi in 0..<f {
             let from = (b * f + fi) * outPlane, row = copy + fi * padded + i * plane
             // Without a branch (half the pooled outputs are clipped, at random): a clipped one writes a zero
             // where the row already holds one.
-            let (g, y, at) = (p.g + from, p.y + from, argmax + from)
-            if relu {
-              for k in 0..<outPlane { row[Int(truncatingIfNeeded: at[k])] = y[k] > 0 ? g[k] : 0 }
-            } else {
-              for k in 0..<outPlane { row[Int(truncatingIfNeeded: at[k])] = g[k] }
+            let (g, code) = (p.g + from, codes + from)
+            for oi in 0..<(oh / 2) {
+              for oj in 0..<pw {
+                let k = oi * pw + oj, c = Int(code[k])
+                row[2 * (oi * ow + oj) + (c & 1) + (c >> 1 & 1) * ow] = c & 4 != 0 ? g[k] : 0
+              }
             }
           }
         }
@@ -293,16 +307,17 @@ package struct ConvLayout: Sendable {
 
 /// What `ConvLayout.backward` reads and writes (nil: that gradient is not wanted).
 package struct ConvBackwardPointers: @unchecked Sendable {
-  let g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
+  /// `codes`: the fused pooling's winners and whether the gradient passes (see `nl_maxpool2x2_codes`).
+  let g: UnsafePointer<Float>, y: UnsafePointer<Float>, codes: UnsafePointer<UInt8>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>
   let sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
   /// The weights as `ConvLayout.withPackedWeights(transposed: true)` packs them, where the layout `packsWeights`.
   let packedWeightT: UnsafePointer<UInt32>?
 
   package init(
-    g: UnsafePointer<Float>, y: UnsafePointer<Float>, argmax: UnsafePointer<Int32>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    g: UnsafePointer<Float>, y: UnsafePointer<Float>, codes: UnsafePointer<UInt8>?, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     packedWeightT: UnsafePointer<UInt32>? = nil, sharesW: UnsafeMutablePointer<Float>?, sharesB: UnsafeMutablePointer<Float>?, gx: UnsafeMutablePointer<Float>?
   ) {
-    (self.g, self.y, self.argmax, self.x, self.weight, self.packedWeightT) = (g, y, argmax, x, weight, packedWeightT)
+    (self.g, self.y, self.codes, self.x, self.weight, self.packedWeightT) = (g, y, codes, x, weight, packedWeightT)
     (self.sharesW, self.sharesB, self.gx) = (sharesW, sharesB, gx)
   }
 }

@@ -52,12 +52,13 @@ extension Tensor {
 
     let outCount = n * f * layout.outPlane
     var out = [Float](unsafeUninitializedCapacity: outCount) { _, count in count = outCount }
-    // With pooling: each output's winner, as an offset within its plane of the convolution's output.
-    var argmax = [Int32](unsafeUninitializedCapacity: maxPool2x2 ? outCount : 0) { _, count in count = maxPool2x2 ? outCount : 0 }
+    // With pooling: each output's winner, as its place in the window, and whether the gradient passes (one
+    // byte: see nl_maxpool2x2_codes).
+    var codes = [UInt8](unsafeUninitializedCapacity: maxPool2x2 ? outCount : 0) { _, count in count = maxPool2x2 ? outCount : 0 }
     data.withUnsafeBufferPointer { px in
       weight.data.withUnsafeBufferPointer { pw in
         out.withUnsafeMutableBufferPointer { po in
-          argmax.withUnsafeMutableBufferPointer { pa in
+          codes.withUnsafeMutableBufferPointer { pa in
             withOptionalPointer(bias?.data) { pb in
               let (xs, ws, os) = (SharedPointer(pointer: UnsafeMutablePointer(mutating: px.baseAddress!)), SharedPointer(pointer: UnsafeMutablePointer(mutating: pw.baseAddress!)), SharedPointer(pointer: po.baseAddress!))
               let bs = pb.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }, am = pa.baseAddress.map { SharedPointer(pointer: $0) }
@@ -66,7 +67,7 @@ extension Tensor {
                 let pws = packed.map { SharedPointer(pointer: UnsafeMutablePointer(mutating: $0)) }
                 parallelFor(layout.chunks) { chunk in
                   layout.forward(chunk: chunk, x: xs.pointer, weight: ws.pointer, packedWeight: pws.map { UnsafePointer($0.pointer) }, bias: bs?.pointer,
-                                 out: os.pointer, argmax: am?.pointer)
+                                 out: os.pointer, codes: am?.pointer)
                 }
               }
             }
@@ -87,7 +88,7 @@ extension Tensor {
       var gx = [Float](unsafeUninitializedCapacity: needX ? input.count : 0) { _, count in count = needX ? input.count : 0 }
       o.grad!.withUnsafeBufferPointer { pg in
        o.data.withUnsafeBufferPointer { py in
-        argmax.withUnsafeBufferPointer { pa in
+        codes.withUnsafeBufferPointer { pa in
         input.data.withUnsafeBufferPointer { px in
           weight.data.withUnsafeBufferPointer { pw in
             sharesW.withUnsafeMutableBufferPointer { psw in
@@ -96,7 +97,7 @@ extension Tensor {
                   // bfloat16: Wᵀ packed once for the dX products of all chunks (when dX is wanted).
                   layout.withPackedWeights(pw.baseAddress!, transposed: true, needed: needX) { packed in
                     let pointers = ConvBackwardPointers(
-                      g: pg.baseAddress!, y: py.baseAddress!, argmax: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
+                      g: pg.baseAddress!, y: py.baseAddress!, codes: pa.baseAddress, x: px.baseAddress!, weight: pw.baseAddress!,
                       packedWeightT: packed,
                       sharesW: needW ? psw.baseAddress : nil, sharesB: needB ? psb.baseAddress : nil, gx: needX ? pgx.baseAddress : nil)
                     parallelFor(chunks) { group in layout.backward(group: group, pointers) }

@@ -81,6 +81,30 @@ final class CKernelsTests: XCTestCase {
         }
         XCTAssertEqual(values[ph * pw], 99, "nothing written past the outputs")
         XCTAssertEqual(winners[ph * pw], -7, "nothing written past the outputs")
+        // The fused convolution's form: the same values, each winner as a byte (its place in the window, + 4
+        // where the gradient passes), and the gradient spread back from the codes as from offsets and values.
+        var values2 = [Float](repeating: 99, count: ph * pw + 8), codes = [UInt8](repeating: 0xEE, count: ph * pw + 8)
+        XCTAssertEqual(x.withUnsafeBufferPointer { px in values2.withUnsafeMutableBufferPointer { pv in codes.withUnsafeMutableBufferPointer { pc in
+          nl_maxpool2x2_codes(px.baseAddress!, w, ph, pw, pv.baseAddress!, pc.baseAddress!, relu ? 1 : 0)
+        } } }, 1)
+        XCTAssertEqual(values2.map(\.bitPattern), values.map(\.bitPattern), "\(h)x\(w) relu \(relu)")
+        for pi in 0..<ph {
+          for pj in 0..<pw {
+            let k = pi * pw + pj, d = Int(winners[k]) - 2 * (pi * w + pj)
+            let place: UInt8 = d == 0 ? 0 : d == 1 ? 1 : d == w ? 2 : 3
+            XCTAssertEqual(codes[k], place | (!relu || values[k] > 0 ? 4 : 0), "\(h)x\(w) relu \(relu) window \(pi),\(pj)")
+          }
+        }
+        XCTAssertEqual(codes[ph * pw], 0xEE, "nothing written past the codes")
+        let g = (0..<(ph * pw)).map { _ in Float.random(in: -1...1, using: &rng) }
+        // Each winner gets its window's gradient (with the ReLU, only where the pooled value is positive), every
+        // other value of the plane zero (a last odd row and column too).
+        var expected = [Float](repeating: 0, count: h * w), fromCodes = [Float](repeating: 8, count: h * w)
+        for k in 0..<(ph * pw) where !relu || values[k] > 0 { expected[Int(winners[k])] = g[k] }
+        XCTAssertEqual(g.withUnsafeBufferPointer { pg in codes.withUnsafeBufferPointer { pc in fromCodes.withUnsafeMutableBufferPointer { po in
+          nl_unpool2x2_codes(pg.baseAddress!, pc.baseAddress!, h, w, po.baseAddress!)
+        } } }, 1)
+        XCTAssertEqual(fromCodes.map(\.bitPattern), expected.map(\.bitPattern), "unpool \(h)x\(w) relu \(relu)")
       }
     }
   }

@@ -1,5 +1,6 @@
 #ifndef NL_KERNELS_H
 #define NL_KERNELS_H
+#include <stdint.h>
 /// Convolution data movement that needs vector permutes or masked loads and stores (Swift's SIMD types have
 /// neither), in AVX-512 intrinsics. Call them only where the processor has AVX-512 (nl_cpu_has_avx512): they
 /// are compiled for it whatever the build flags. Built for another architecture they do nothing and return 0.
@@ -19,12 +20,6 @@ int nl_unfold_small(const float *x, long images, long image_size, long channels,
 int nl_fold_small(const float *cols, long images, long image_size, long channels, long height, long width,
                   long kh, long kw, long oh, long ow, float *gx, long row_stride);
 
-/// The gradient of 2x2, stride-2 max pooling for one plane of `height` x `width`: from the pooled plane's
-/// gradient `g` and its windows' winners `argmax` (offsets within the plane), and with `y` (else NULL) a fused
-/// ReLU (only where the pooled output y is positive), each window's winner gets the gradient and every other
-/// value of the plane zero (a last odd row or column too). Reads only the pooled plane's values and writes only
-/// the plane. AVX-512 only; returns 1.
-int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height, long width, float *plane);
 
 /// 2x2, stride-2 max pooling of one plane `width` floats wide into pooled_height x pooled_width values and their
 /// winners' offsets within the plane: each window's maximum of its top-left, top-right, bottom-left and
@@ -32,6 +27,16 @@ int nl_unpool2x2(const float *g, const float *y, const int *argmax, long height,
 /// values below zero become zero (the winners stay). Reads only the windows, writes only the outputs.
 /// AVX-512 only; returns 1.
 int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu);
+/// nl_maxpool2x2 for a convolution's fused pooling, the same values, with each window's winner as a one-byte
+/// code instead of an offset (a quarter of the memory): its place in the window (0 top-left, 1 top-right,
+/// 2 bottom-left, 3 bottom-right), plus 4 where the gradient passes (always; with `relu`, only where the pooled
+/// value is above zero). AVX-512 only; returns 1.
+int nl_maxpool2x2_codes(const float *src, long width, long pooled_height, long pooled_width, float *dst, uint8_t *codes, int relu);
+/// The gradient of that pooling for one plane of `height` x `width`: from the pooled plane's gradient `g` and
+/// its codes, each window's winner gets the gradient where its code says it passes, and every other value of
+/// the plane zero (a last odd row or column too). Reads only the pooled plane's gradients and codes, writes
+/// only the plane. AVX-512 only; returns 1.
+int nl_unpool2x2_codes(const float *g, const uint8_t *codes, long height, long width, float *plane);
 /// im2col for stride 1 and any padding (a "same" convolution), laid out as nl_unfold_small's: each output row
 /// of each window row in masked vector loads (zeros where the window hangs over the image's edge). Returns 1.
 int nl_unfold_padded(const float *x, long images, long image_size, long channels, long height, long width,

@@ -70,6 +70,17 @@ public final class WeightAverage {
     }
   }
 
+  /// The averages as tensors named `average.<k>` (k: the tensor's place in `tensors`), for
+  /// `TrainingCheckpoint`.
+  public func stateTensors() throws -> [(String, Tensor)] {
+    try tensors.indices.map { k in ("average.\(k)", try Tensor(average[k], shape: tensors[k].shape)) }
+  }
+
+  /// Puts back averages saved by `stateTensors` (the caller has checked that each is there, with its shape).
+  func restore(_ saved: [String: Tensor]) {
+    for k in tensors.indices { average[k] = saved["average.\(k)"]!.data }
+  }
+
   /// Runs `body` with the averaged values in the tensors, then puts the current ones back.
   public func withAveraged<T>(_ body: () throws -> T) rethrows -> T {
     let saved = tensors.map(\.data)

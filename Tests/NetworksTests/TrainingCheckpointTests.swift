@@ -95,6 +95,50 @@ final class TrainingCheckpointTests: XCTestCase {
     try checkResumesBitForBit { try SGD($0, learningRate: 0.1) }
   }
 
+  /// A run that keeps a weight average (as lesson 10's): saved with it and resumed with it, the averages end
+  /// with the same bits as the uninterrupted run's; an average started afresh from the resumed weights does not
+  /// (so the comparison can fail). A file with an average needs one to load into, and the other way round.
+  func testWeightAverageResumesBitForBit() throws {
+    let path = folder + "/averaged.safetensors"
+    func averaged(_ m: Sequential, _ avg: WeightAverage) -> [[UInt32]] { avg.withAveraged { bits(m) } }
+    func trainAveraging(_ m: Sequential, _ opt: Optimizer, _ avg: WeightAverage, steps: Int) throws {
+      for _ in 0..<steps {
+        try train(m, opt, steps: 1)
+        avg.update(decay: 0.6)
+      }
+    }
+    let a = try model(seed: 1), optA = try Adam(a.parameters, learningRate: 0.05)
+    let avgA = WeightAverage(a.parameters + a.namedBuffers.map(\.1))
+    try trainAveraging(a, optA, avgA, steps: 3)
+    try TrainingCheckpoint.save(to: path, model: a, optimizer: optA, average: avgA, history: History())
+    try trainAveraging(a, optA, avgA, steps: 2)
+
+    let b = try model(seed: 2), optB = try Adam(b.parameters, learningRate: 0.05)
+    let avgB = WeightAverage(b.parameters + b.namedBuffers.map(\.1))
+    _ = try TrainingCheckpoint.load(from: path, model: b, optimizer: optB, average: avgB)
+    try trainAveraging(b, optB, avgB, steps: 2)
+    XCTAssertEqual(averaged(b, avgB), averaged(a, avgA), "the resumed weight average differs from the uninterrupted run's")
+    XCTAssertEqual(bits(b), bits(a))
+
+    let c = try model(seed: 3), optC = try Adam(c.parameters, learningRate: 0.05)
+    _ = try TrainingCheckpoint.load(from: path, model: c, optimizer: optC, average: WeightAverage(c.parameters + c.namedBuffers.map(\.1)))
+    let fresh = WeightAverage(c.parameters + c.namedBuffers.map(\.1))
+    try trainAveraging(c, optC, fresh, steps: 2)
+    XCTAssertNotEqual(averaged(c, fresh), averaged(a, avgA), "the saved average made no difference: the test cannot fail")
+
+    // Loading without an average, or an average from a file without one: refused, nothing changed.
+    let d = try model(seed: 4), optD = try Adam(d.parameters, learningRate: 0.05), before = bits(d)
+    XCTAssertThrowsError(try TrainingCheckpoint.load(from: path, model: d, optimizer: optD)) { error in
+      XCTAssert("\(error)".contains("keeps no weight average"), "\(error)")
+    }
+    let plain = folder + "/plain.safetensors"
+    try TrainingCheckpoint.save(to: plain, model: a, optimizer: optA, history: History())
+    XCTAssertThrowsError(try TrainingCheckpoint.load(from: plain, model: d, optimizer: optD, average: WeightAverage(d.parameters))) { error in
+      XCTAssert("\(error)".contains("lacks the weight average ('average.0')"), "\(error)")
+    }
+    XCTAssertEqual(bits(d), before)
+  }
+
   /// The file's layout: what lesson 6's README tells Python readers.
   func testLayoutNamesTheModelAndTheOptimizerState() throws {
     let path = folder + "/adam.safetensors"

@@ -166,14 +166,6 @@ void nl_rows_to_bf16(long rows, long n, const float *src, long lds, uint32_t *ds
   }
 }
 
-/// The sum of the sixteen lanes as a tree: halves, quarters, eighths, then the last two (a fixed order).
-NL_BF16 static inline float reduce16(__m512 v) {
-  const __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
-  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-  return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
-}
-
 /// One R x Q tile of outputs (rows i0.., columns j0..): R x Q sixteen-lane sums over the words, then each
 /// reduced as a tree. Rows and columns past the end repeat the last one; their sums are never written. An
 /// output's value does not depend on the tile it was computed in.

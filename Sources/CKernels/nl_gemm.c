@@ -3,6 +3,7 @@
 // where the processor has the instructions (CCPU). Keep `a * b + c` out of the scalar code: C may contract it
 // into a fused multiply-add where the Swift loops round twice.
 #include "nl_gemm.h"
+#include "nl_lanes.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -144,14 +145,6 @@ void nl_gemm_avx2_6x16(long kc, const float *a, const float *b, long ldb, float 
 
 static inline long min_l(long a, long b) { return a < b ? a : b; }
 static inline long max_l(long a, long b) { return a > b ? a : b; }
-
-/// The sum of the sixteen lanes as a tree: halves, quarters, eighths, then the last two (a fixed order).
-NL_AVX512 static inline float reduce16(__m512 v) {
-  const __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
-  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-  return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
-}
 
 NL_AVX512
 void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,

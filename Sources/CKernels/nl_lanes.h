@@ -1,6 +1,7 @@
 #ifndef NL_LANES_H
 #define NL_LANES_H
-// Lane masks for the 16-lane AVX-512 kernels (nl_kernels.c, nl_bf16.c): plain C, shared by both.
+// Lane masks for the 16-lane AVX-512 kernels (nl_kernels.c, nl_bf16.c), plain C, and the one 16-lane sum the
+// float32 and bfloat16 dot products share (nl_gemm.c, nl_bf16.c).
 
 /// The first `count` of 16 lanes (none when count <= 0, all from 16 on).
 static inline unsigned short first_lanes(long count) {
@@ -42,4 +43,16 @@ static inline long same_window_masks(long height, long width, long kh, long pad,
   }
   return blocks;
 }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+/// The sum of the sixteen lanes as a tree: halves, quarters, eighths, then the last two (a fixed order: the
+/// float32 and bfloat16 dot products reduce the same way).
+__attribute__((target("avx512f,avx512dq"))) static inline float reduce16(__m512 v) {
+  const __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+}
+#endif
 #endif

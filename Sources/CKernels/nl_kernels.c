@@ -116,45 +116,45 @@ NL_AVX512 static inline __m512 relu_below_zero(__m512 v) {
   return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps());
 }
 
-NL_AVX512
-int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
+/// The two pooling entry points below in one loop: each window's maximum to `dst`, and its winner either as an
+/// offset in the plane (`argmax`) or as a code (`codes`: its place, + 4 where the gradient passes); the other
+/// pointer is NULL.
+NL_AVX512 static inline int maxpool_plane(const float *src, long width, long pooled_height, long pooled_width, float *dst,
+                                          int *argmax, uint8_t *codes, int relu) {
   const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), one = _mm512_set1_epi32(1);
   for (long pi = 0; pi < pooled_height; pi++) {
     const float *top = src + 2 * pi * width, *bottom = top + width;
     for (long j0 = 0; j0 < pooled_width; j0 += 16) {
-      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16;
+      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16, k = pi * pooled_width + j0;
       __m512i place;
       __m512 best = pool_windows(top, bottom, j0, count, &place);
-      // The winner's offset in the plane: its window's top-left, + 1 on the right, + a row below.
-      const __m512i left = _mm512_add_epi32(_mm512_slli_epi32(lanes, 1), _mm512_set1_epi32((int)(2 * pi * width + 2 * j0)));
-      const __m512i at = _mm512_add_epi32(_mm512_add_epi32(left, _mm512_and_si512(place, one)),
-                                          _mm512_mullo_epi32(_mm512_srli_epi32(place, 1), _mm512_set1_epi32((int)width)));
+      if (argmax) {
+        // The winner's offset in the plane: its window's top-left, + 1 on the right, + a row below.
+        const __m512i left = _mm512_add_epi32(_mm512_slli_epi32(lanes, 1), _mm512_set1_epi32((int)(2 * pi * width + 2 * j0)));
+        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(left, _mm512_and_si512(place, one)),
+                                            _mm512_mullo_epi32(_mm512_srli_epi32(place, 1), _mm512_set1_epi32((int)width)));
+        _mm512_mask_storeu_epi32(argmax + k, first_lanes(count), at);
+      } else {
+        // The gradient passes where the ReLU's output is positive (NaN, zeros and clipped values stop it).
+        const __mmask16 passes = relu ? _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ) : (__mmask16)0xffff;
+        place = _mm512_mask_or_epi32(place, passes, place, _mm512_set1_epi32(4));
+        _mm_mask_storeu_epi8(codes + k, first_lanes(count), _mm512_cvtepi32_epi8(place));
+      }
       if (relu) best = relu_below_zero(best);
-      _mm512_mask_storeu_ps(dst + pi * pooled_width + j0, first_lanes(count), best);
-      _mm512_mask_storeu_epi32(argmax + pi * pooled_width + j0, first_lanes(count), at);
+      _mm512_mask_storeu_ps(dst + k, first_lanes(count), best);
     }
   }
   return 1;
 }
 
 NL_AVX512
+int nl_maxpool2x2(const float *src, long width, long pooled_height, long pooled_width, float *dst, int *argmax, int relu) {
+  return maxpool_plane(src, width, pooled_height, pooled_width, dst, argmax, NULL, relu);
+}
+
+NL_AVX512
 int nl_maxpool2x2_codes(const float *src, long width, long pooled_height, long pooled_width, float *dst, uint8_t *codes, int relu) {
-  const __m512i pass = _mm512_set1_epi32(4);
-  for (long pi = 0; pi < pooled_height; pi++) {
-    const float *top = src + 2 * pi * width, *bottom = top + width;
-    for (long j0 = 0; j0 < pooled_width; j0 += 16) {
-      const long count = pooled_width - j0 < 16 ? pooled_width - j0 : 16;
-      __m512i place;
-      __m512 best = pool_windows(top, bottom, j0, count, &place);
-      // The gradient passes where the ReLU's output is positive (NaN, zeros and clipped values stop it).
-      const __mmask16 passes = relu ? _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ) : (__mmask16)0xffff;
-      place = _mm512_mask_or_epi32(place, passes, place, pass);
-      if (relu) best = relu_below_zero(best);
-      _mm512_mask_storeu_ps(dst + pi * pooled_width + j0, first_lanes(count), best);
-      _mm_mask_storeu_epi8(codes + pi * pooled_width + j0, first_lanes(count), _mm512_cvtepi32_epi8(place));
-    }
-  }
-  return 1;
+  return maxpool_plane(src, width, pooled_height, pooled_width, dst, NULL, codes, relu);
 }
 
 NL_AVX512

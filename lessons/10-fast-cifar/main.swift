@@ -339,7 +339,9 @@ func trainAndTest(_ recipe: Recipe, train: CIFAR10, test: CIFAR10, seed: UInt64,
 
 // MARK: - Where the time goes
 
-/// Runs a few training steps and prints each layer's forward time and each backward operation's time (medians);
+/// Runs a few training steps and prints each layer's forward time and each backward operation's time (medians
+/// of four steps, after one that is not counted: it first touches every buffer, and its page faults are no
+/// part of a training step);
 /// returns the share of a step each kind of work takes: "convolution" (with its fused pooling), "batch_norm",
 /// "gelu", "other" (data, loss, optimizer, the rest).
 @discardableResult
@@ -350,7 +352,7 @@ func profileLayers(_ recipe: Recipe, train: CIFAR10, seed: UInt64, say: (String)
   var forward: [String: [Double]] = [:], backward: [String: [Double]] = [:], order: [String] = [], backOrder: [String] = []
   func clock() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
   let n = min(recipe.batchSize, train.count)
-  for _ in 0..<4 {
+  for _ in 0..<5 {
     let idx = Array(0..<n)
     let t0 = clock()
     let x = try train.batch(idx, flips: idx.map { $0 % 2 == 0 }, shifts: idx.map { _ in (dx: 1, dy: -1) })
@@ -382,7 +384,7 @@ func profileLayers(_ recipe: Recipe, train: CIFAR10, seed: UInt64, say: (String)
     forward["optimizer", default: []].append(clock() - s0)
     if !order.contains("optimizer") { order.append("optimizer") }
   }
-  func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+  func median(_ v: [Double]) -> Double { let s = v.dropFirst().sorted(); return s[s.count / 2] }
   var total = 0.0
   var shares: [String: Double] = [:]
   func kind(_ name: String) -> String {
@@ -638,27 +640,38 @@ func scheduleFigure(_ run: RunResult) throws -> Figure {
 // end figure
 
 // figure: batchnorm-statistics
-/// One BatchNorm layer (the first block's, after pooling) during training: each batch's mean and standard
-/// deviation of four channels (what the layer divides by), and the running averages it keeps for test time.
+/// One BatchNorm layer (the first block's, after pooling) during training, four channels. Top: each batch's
+/// mean and standard deviation (what the layer divides by) over the whole run. Bottom: the first steps, where
+/// the batches are dots and the running averages kept for test time a line, so both can be told apart (over
+/// the whole run, at momentum 0.4, the averages lie on the batches' lines and hide them).
 func batchNormFigure(_ run: RunResult) throws -> Figure {
-  let fig = Figure(width: 1100, height: 420, columns: 2, title: "Batch normalisation in the first block: \(run.normChannels == 4 ? "four channels'" : run.normChannels == 1 ? "its one channel's" : "its \(run.normChannels) channels'") batch statistics and running averages")
+  let fig = Figure(width: 1100, height: 760, rows: 2, columns: 2, title: "Batch normalisation in the first block: \(run.normChannels == 4 ? "four channels'" : run.normChannels == 1 ? "its one channel's" : "its \(run.normChannels) channels'") batch statistics and running averages")
   // Four channels, or as many as the block has (--widths 2,...), each recorded at every step.
   let channels = max(run.normChannels, 1), steps = run.normRunningMean.count / channels
-  let a = fig.axes(0, 0), b = fig.axes(0, 1)
-  // What thin and thick mean goes in the panels' titles (a legend swatch of a faint thin line is hard to see);
-  // the legend, outside the plot, names the channels only, so it covers no line.
-  a.title = "mean (thin: each batch; thick: running average)"
-  b.title = "standard deviation (thin: each batch; thick: running)"
-  for ax in [a, b] { ax.xLabel = "step" }
+  let zoom = min(steps, 40)
+  let wholeMean = fig.axes(0, 0), wholeStd = fig.axes(0, 1), firstMean = fig.axes(1, 0), firstStd = fig.axes(1, 1)
+  wholeMean.title = "each batch's mean, the whole run"
+  wholeStd.title = "each batch's standard deviation, the whole run"
+  firstMean.title = "mean, first \(zoom) steps (dots: each batch; line: running average)"
+  firstStd.title = "standard deviation, first \(zoom) steps (dots: batch; line: running)"
+  for ax in [wholeMean, wholeStd, firstMean, firstStd] { ax.xLabel = "step" }
   for c in 0..<run.normChannels {
     let x = (0..<steps).map { Double($0 + 1) }, color = Palette.color(c)
     let series = { (values: [Double]) in (0..<steps).map { values[$0 * channels + c] } }
-    a.line(x, series(run.normBatchMean), color: color.withAlpha(0.4), width: 0.8)
-    a.line(x, series(run.normRunningMean), color: color, width: 2)
-    b.line(x, series(run.normBatchStd), color: color.withAlpha(0.4), width: 0.8)
-    b.line(x, series(run.normRunningVariance).map { $0.squareRoot() }, label: "channel \(c + 1)", color: color, width: 2)
+    let batchMean = series(run.normBatchMean), batchStd = series(run.normBatchStd)
+    let runningMean = series(run.normRunningMean), runningStd = series(run.normRunningVariance).map { $0.squareRoot() }
+    wholeMean.line(x, batchMean, color: color, width: 1)
+    wholeStd.line(x, batchStd, label: "channel \(c + 1)", color: color, width: 1)
+    let first = Array(x.prefix(zoom))
+    firstMean.scatter(first, Array(batchMean.prefix(zoom)), color: color, size: 5, edge: nil)
+    firstMean.line(first, Array(runningMean.prefix(zoom)), color: color, width: 1.8)
+    firstStd.scatter(first, Array(batchStd.prefix(zoom)), color: color, size: 5, edge: nil)
+    firstStd.line(first, Array(runningStd.prefix(zoom)), label: "channel \(c + 1)", color: color, width: 1.8)
   }
-  b.legend = .outsideRight
+  // The legends, outside the plots, name the channels only, so they cover no line; one on each row keeps the
+  // rows' plots the same width.
+  wholeStd.legend = .outsideRight
+  firstStd.legend = .outsideRight
   return fig
 }
 // end figure

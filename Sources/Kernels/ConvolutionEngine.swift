@@ -203,13 +203,15 @@ package struct ConvLayout: Sendable {
         // Each plane written whole in masked vector stores (see nl_unpool2x2_codes): no clearing, no scatter.
         // (Rows of fewer than eight windows leave most lanes idle: clearing and scattering measured faster
         // there.)
-        for fi in 0..<f {
-          for (i, b) in images.enumerated() {
+        // Image by image: each image's gradient is read in one contiguous sweep (filter by filter it would be
+        // as many interleaved streams as images, harder for the hardware prefetcher).
+        for (i, b) in images.enumerated() {
+          for fi in 0..<f {
             let from = (b * f + fi) * outPlane
             nl_unpool2x2_codes(p.g + from, codes + from, oh, ow, copy + fi * padded + i * plane)
           }
-          (copy + fi * padded + width).update(repeating: 0, count: padded - width)
         }
+        for fi in 0..<f { (copy + fi * padded + width).update(repeating: 0, count: padded - width) }
       } else {
         copy.update(repeating: 0, count: f * padded)
         let pw = ow / 2
@@ -231,13 +233,14 @@ package struct ConvLayout: Sendable {
       (dy, ldy) = (UnsafePointer(copy), padded)
     } else if let dyBuffer {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
-      for fi in 0..<f {
-        for (i, b) in images.enumerated() {
+      // Image by image, as above: one contiguous sweep through each image's gradient.
+      for (i, b) in images.enumerated() {
+        for fi in 0..<f {
           let from = (b * f + fi) * plane, to = copy + fi * padded + i * plane
           if relu { reluBackward(p.g + from, p.y + from, to, 0..<plane) } else { copyFloats(from: p.g + from, to: to, count: plane) }
         }
-        (copy + fi * padded + width).update(repeating: 0, count: padded - width)
       }
+      for fi in 0..<f { (copy + fi * padded + width).update(repeating: 0, count: padded - width) }
       (dy, ldy) = (UnsafePointer(copy), padded)
     } else {
       (dy, ldy) = (p.g + images.lowerBound * f * plane, plane)

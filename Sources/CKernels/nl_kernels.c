@@ -300,6 +300,56 @@ int nl_fold_padded(const float *cols, long images, long image_size, long channel
   return 1;
 }
 
+/// Direct convolution, stride 1, no padding, 16 < ow <= 32 (see nl_kernels.h): one output row of 8 filters in
+/// 16 accumulators, each tap's input row loaded in place (an image's channels stay in the L1 cache).
+NL_AVX512
+int nl_conv_direct(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
+                   long ow, const float *weight, const float *bias, long filters, float *out) {
+  const long kdim = channels * kh * kw, plane = oh * ow, image = channels * height * width;
+  if (ow <= 16 || ow > 32 || kdim > 256 || kdim < 1) return 0;
+  long offsets[256];
+  for (long ci = 0, j = 0; ci < channels; ci++)
+    for (long ky = 0; ky < kh; ky++)
+      for (long kx = 0; kx < kw; kx++) offsets[j++] = (ci * height + ky) * width + kx;
+  const __mmask16 tail = (__mmask16)((1u << (ow - 16)) - 1);
+  for (long i = 0; i < images; i++) {
+    const float *xi = x + i * image;
+    float *oi = out + i * filters * plane;
+    for (long f0 = 0; f0 < filters; f0 += 8) {
+      const long rows = filters - f0 < 8 ? filters - f0 : 8;
+      // Rows past the last filter repeat it (their sums are never stored).
+      const float *wr[8];
+      for (int r = 0; r < 8; r++) wr[r] = weight + (f0 + (r < rows ? r : rows - 1)) * kdim;
+      for (long y = 0; y < oh; y++) {
+        const float *row = xi + y * width;
+        __m512 acc[8][2];
+        for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+        for (long j = 0; j < kdim; j++) {
+          const float *src = row + offsets[j];
+          const __m512 b0 = _mm512_loadu_ps(src), b1 = _mm512_maskz_loadu_ps(tail, src + 16);
+          for (int r = 0; r < 8; r++) {
+            const __m512 v = _mm512_set1_ps(wr[r][j]);
+            acc[r][0] = _mm512_fmadd_ps(v, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(v, b1, acc[r][1]);
+          }
+        }
+        for (int r = 0; r < rows; r++) {
+          __m512 lo = acc[r][0], hi = acc[r][1];
+          if (bias) {
+            const __m512 v = _mm512_set1_ps(bias[f0 + r]);
+            lo = _mm512_add_ps(lo, v);
+            hi = _mm512_add_ps(hi, v);
+          }
+          float *o = oi + (f0 + r) * plane + y * ow;
+          _mm512_storeu_ps(o, lo);
+          _mm512_mask_storeu_ps(o + 16, tail, hi);
+        }
+      }
+    }
+  }
+  return 1;
+}
+
 #else
 int nl_unfold_small(const float *x, long images, long image_size, long channels, long height, long width,
                     long kh, long kw, long oh, long ow, float *cols, long row_stride, const float *source_end) {
@@ -322,6 +372,10 @@ int nl_unfold_padded(const float *x, long images, long image_size, long channels
 }
 int nl_fold_padded(const float *cols, long images, long image_size, long channels, long height, long width,
                    long kh, long kw, long pad, long oh, long ow, float *gx, long row_stride) {
+  return 0;
+}
+int nl_conv_direct(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
+                   long ow, const float *weight, const float *bias, long filters, float *out) {
   return 0;
 }
 #endif

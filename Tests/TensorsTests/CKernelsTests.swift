@@ -49,6 +49,46 @@ final class CKernelsTests: XCTestCase {
     } }, 0)
   }
 
+  /// The direct convolution (no columns) against im2col + the GEMM, bit for bit: full and partial blocks of 8
+  /// filters, rows of 17 to 32 outputs, up to 256 taps, with and without a bias; shapes it does not take are
+  /// refused with nothing written.
+  func testDirectConvolutionMatchesGEMM() throws {
+    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    var rng = SeededGenerator(seed: 37)
+    for (n, c, h, w, k, f, withBias) in [(2, 3, 32, 32, 3, 32, true), (3, 3, 20, 19, 2, 13, true), (1, 2, 34, 34, 3, 9, false),
+                                         (2, 28, 19, 19, 3, 8, true), (1, 1, 18, 24, 1, 5, true)] {
+      let (oh, ow) = (h - k + 1, w - k + 1), kdim = c * k * k, plane = oh * ow
+      let x = (0..<(n * c * h * w)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let weight = (0..<(f * kdim)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let bias = (0..<f).map { _ in Float.random(in: -1...1, using: &rng) }
+      // The GEMM's way: each image's columns, then W cols (+ bias) into its planes.
+      var expected = [Float](repeating: 0, count: n * f * plane)
+      let window = Window2D(kernelHeight: k, kernelWidth: k, stride: 1, padding: 0)
+      for i in 0..<n {
+        var cols = [Float](repeating: 0, count: kdim * plane), product = [Float](repeating: 0, count: f * plane)
+        x.withUnsafeBufferPointer { px in
+          im2col(px.baseAddress! + i * c * h * w, channels: c, height: h, width: w, window: window, outHeight: oh, outWidth: ow, into: &cols)
+        }
+        GEMM.multiply(m: f, n: plane, k: kdim, a: weight, lda: kdim, b: cols, ldb: plane, c: &product, ldc: plane, threads: 1)
+        for fi in 0..<f { for p in 0..<plane { expected[(i * f + fi) * plane + p] = withBias ? product[fi * plane + p] + bias[fi] : product[fi * plane + p] } }
+      }
+      var out = [Float](repeating: 7, count: n * f * plane)
+      let done = bias.withUnsafeBufferPointer { pb in
+        nl_conv_direct(x, n, c, h, w, k, k, oh, ow, weight, withBias ? pb.baseAddress : nil, f, &out)
+      }
+      XCTAssertEqual(done, 1)
+      XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "\(n)x\(c)x\(h)x\(w) k\(k) f\(f)")
+    }
+    // Rows of 16 or fewer outputs, more than 32, or more than 256 taps: refused, nothing written.
+    for (c, h, w, k) in [(3, 18, 18, 3), (3, 35, 35, 3), (29, 20, 20, 3)] {
+      let (oh, ow) = (h - k + 1, w - k + 1)
+      let x = [Float](repeating: 1, count: c * h * w), weight = [Float](repeating: 1, count: c * k * k)
+      var out = [Float](repeating: 7, count: oh * ow)
+      XCTAssertEqual(nl_conv_direct(x, 1, c, h, w, k, k, oh, ow, weight, nil, 1, &out), 0)
+      XCTAssertEqual(Set(out), [7])
+    }
+  }
+
   /// 2x2 max pooling in AVX-512 against the scalar rule (the first of top-left, top-right, bottom-left,
   /// bottom-right unless a later one is greater: ties and NaN stay with the earlier), with and without the
   /// ReLU (below zero becomes zero; NaN and -0 stay), for rows of one and two vectors and odd sizes.

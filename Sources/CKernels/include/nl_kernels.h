@@ -47,4 +47,14 @@ int nl_unfold_padded(const float *x, long images, long image_size, long channels
 int nl_fold_padded(const float *cols, long images, long image_size, long channels, long height, long width,
                    long kh, long kw, long pad, long oh, long ow, float *gx, long row_stride);
 
+/// A convolution with stride 1 and no padding computed straight from the input, without im2col's columns:
+/// out[i, f, y, x] = Σ_j weight[f, j] in[i, c, y + ky, x + kx] (+ bias[f]) over the taps j = (c, ky, kx) in that
+/// order, for `images` images (in: images x channels x height x width; out: images x filters x oh x ow; weight:
+/// filters x (channels kh kw); bias may be NULL). Each output is one chain of fused multiply-adds over j from
+/// zero, then the bias added: the operations the GEMM's micro-kernels do on im2col's columns, so the same bits.
+/// For 16 < ow <= 32 and at most 256 taps (one block of the GEMM's k, whose sums it reproduces); returns 1, or 0
+/// (nothing written) for other shapes and where AVX-512 is not built.
+int nl_conv_direct(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
+                   long ow, const float *weight, const float *bias, long filters, float *out);
+
 #endif

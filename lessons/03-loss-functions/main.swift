@@ -130,12 +130,14 @@ struct LossFunctionsLesson: ParsableCommand {
     // MARK: The common mistake: binary labels "normalised" like regression targets
     let labelBlobs = try Toy2D.blobs(count: options.quick ? 60 : 200, centers: [(-1.2, -0.8), (1.2, 0.8)], spread: 0.75, seed: lesson.seed(4))
     let mean = labelBlobs.labels.reduce(0.0) { $0 + Double($1) } / Double(labelBlobs.labels.count)
-    let normalised = try Tensor(labelBlobs.labels.map { Float((Double($0) - mean) / mean) }, shape: [labelBlobs.labels.count, 1])
+    // Standardised as a regression target would be: minus the mean, over the standard deviation.
+    let std = (labelBlobs.labels.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(labelBlobs.labels.count)).squareRoot()
+    let normalised = try Tensor(labelBlobs.labels.map { Float((Double($0) - mean) / std) }, shape: [labelBlobs.labels.count, 1])
     var labelRuns: [String: SummaryValue] = [:]
     for (name, targets) in [("labels_0_1", labelBlobs.targets), ("labels_normalised", normalised)] {
       var rng = SeededGenerator(seed: lesson.seed(5))
       let neuron = Sequential([try Dense(2, 1, initializer: .zeros, rng: &rng)])
-      lesson.say("Lesson 1's neuron with \(name == "labels_0_1" ? "labels 0 and 1" : "labels (y − ȳ)/ȳ, i.e. \(normalised.data.min()!) and \(normalised.data.max()!)")")
+      lesson.say("Lesson 1's neuron with \(name == "labels_0_1" ? "labels 0 and 1" : "labels (y − ȳ)/s_y, i.e. \(normalised.data.min()!) and \(normalised.data.max()!)")")
       let h = try Trainer(
         loss: .binaryCrossEntropyWithLogits, optimizer: try SGD(neuron.parameters, learningRate: 0.5), epochs: steps / 5,
         batchSize: labelBlobs.labels.count, seed: lesson.seed(6), progress: ProgressPrinter(every: max(1, steps / 20))

@@ -120,18 +120,18 @@ package struct ConvLayout: Sendable {
     let intoPanels = unfoldsIntoPanels, direct = convolvesDirectly && packedWeight == nil
     let buffer = direct ? nil : GEMM.PackingBuffers.shared.take(bytes: intoPanels ? 4 * GEMM.packedBF16Words(count: width, k: kdim, panel: 32) : 4 * kdim * stride)
     defer { buffer.map { GEMM.PackingBuffers.shared.give($0) } }
-    let cols = buffer.map { $0.pointer.assumingMemoryBound(to: Float.self) } ?? UnsafeMutablePointer(mutating: x)
+    let cols = buffer.map { $0.pointer.assumingMemoryBound(to: Float.self) }
     var packedCols: UnsafePointer<UInt32>? = nil
     if direct {
       // No columns: nl_conv_direct below reads the input in place.
     } else if intoPanels {
-      let panels = UnsafeMutableRawPointer(cols).assumingMemoryBound(to: UInt32.self)
+      let panels = UnsafeMutableRawPointer(cols!).assumingMemoryBound(to: UInt32.self)
       let done = nl_unfold_pack_bf16(x + images.lowerBound * image, images.count, image, c, h, w, window.kernelHeight, window.kernelWidth,
                                      window.padding, GEMM.bf16BlockPairs, panels)
       precondition(done != 0, "nl_unfold_pack_bf16 refused a window unfoldsIntoPanels accepts")
       packedCols = UnsafePointer(panels)
     } else {
-      unfold(images, x: x, into: cols)
+      unfold(images, x: x, into: cols!)
     }
     // With pooling, the convolution's output goes to a chunk-sized buffer and only the pooled planes leave.
     let full = pool ? GEMM.PackingBuffers.shared.take(bytes: 4 * (images.count * f * plane + 32)) : nil
@@ -179,7 +179,7 @@ package struct ConvLayout: Sendable {
       precondition(done != 0, "nl_conv_direct refused a shape convolvesDirectly accepts")
     } else if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
       // Columns in runs of one image's plane, stored straight into NCHW.
-      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols!, ldb: stride, transB: false,
                     beta: 0, c: target, ldc: plane, threads: 1, kernel: kernel, runs: .init(length: plane, stride: f * plane), bias: bias,
                     packedA: packedWeight, packedB: packedCols)
     } else {
@@ -187,7 +187,7 @@ package struct ConvLayout: Sendable {
       let product = GEMM.PackingBuffers.shared.take(bytes: 4 * f * width)
       defer { GEMM.PackingBuffers.shared.give(product) }
       let y = product.pointer.assumingMemoryBound(to: Float.self)
-      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols, ldb: stride, transB: false,
+      GEMM.multiply(m: f, n: width, k: kdim, a: weight, lda: kdim, transA: false, b: cols!, ldb: stride, transB: false,
                     beta: 0, c: y, ldc: width, threads: 1, kernel: kernel, bias: bias, packedA: packedWeight, packedB: packedCols)
       for i in 0..<images.count {
         for fi in 0..<f { copyFloats(from: y + fi * width + i * plane, to: target + (i * f + fi) * plane, count: plane) }

@@ -89,8 +89,9 @@ package struct ConvLayout: Sendable {
   /// Whether the forward pass skips im2col and convolves straight from the input (`nl_conv_direct`): float32
   /// with the AVX-512 kernels, stride 1, no padding, output rows of 17 to 32 values (two vectors, mostly full)
   /// and taps within one block of the GEMM's k (so that its sums are the GEMM's: the same bits). The first
-  /// layer of a small CNN (3 channels, 3x3, 32x32): its columns are 9 times its input, and building them cost
-  /// about a tenth of the forward pass.
+  /// layer of a small CNN (3 channels, 3x3, 32x32): its columns are 9 times its input, building them cost
+  /// about a tenth of the forward pass, and the GEMM on them, with only 27 terms a tile, ran at about half
+  /// numpy's rate; the forward pass took 0.55 ms instead of 0.78 at batch 64.
   var convolvesDirectly: Bool {
     !kernel.packsPairs && cKernels && window.stride == 1 && window.padding == 0 && kdim <= GEMM.kc && ow > 16 && ow <= 32
   }

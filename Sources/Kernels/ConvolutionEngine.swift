@@ -93,7 +93,8 @@ package struct ConvLayout: Sendable {
   /// about a tenth of the forward pass, and the GEMM on them, with only 27 terms a tile, ran at about half
   /// numpy's rate; the forward pass took 0.55 ms instead of 0.78 at batch 64.
   var convolvesDirectly: Bool {
-    !kernel.packsPairs && cKernels && window.stride == 1 && window.padding == 0 && kdim <= GEMM.kc && ow > 16 && ow <= 32
+    // (nl_conv_direct takes at most 256 taps, whatever kc is: never ask it for more.)
+    !kernel.packsPairs && cKernels && window.stride == 1 && window.padding == 0 && kdim <= min(GEMM.kc, 256) && ow > 16 && ow <= 32
   }
 
   func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }

@@ -15,11 +15,18 @@ INLINE VF S(sel)(VI m, VF a, VF b) { return (VF)((m & (VI)a) | (~m & (VI)b)); }
 INLINE VF S(abs)(VF a) { return (VF)((VI)a & 0x7fffffff); }
 INLINE VF S(load)(const float *p) { VF v; __builtin_memcpy(&v, p, sizeof v); return v; }
 INLINE void S(store)(float *p, VF v) { __builtin_memcpy(p, &v, sizeof v); }
-/// Clamp to [lo, hi] (a NaN becomes lo: callers put NaN back at the end).
+/// Clamp to [lo, hi] (a NaN becomes lo: callers put NaN back at the end). On x86, MAXPS and MINPS are exactly
+/// these selections (the second operand where either is NaN), one instruction each.
 INLINE VF S(clamp)(VF a, float lo, float hi) {
   VF l = lo, h = hi;
+#if VW == 16
+  return (VF)_mm512_min_ps(_mm512_max_ps((__m512)a, (__m512)l), (__m512)h);
+#elif VW == 8
+  return (VF)_mm256_min_ps(_mm256_max_ps((__m256)a, (__m256)l), (__m256)h);
+#else
   a = S(sel)(a > l, a, l);
   return S(sel)(a < h, a, h);
+#endif
 }
 
 /// e^(hi + lo) as p 2^k with p in [0.7, 1.42]: hi clamped to [-110, 100] (beyond, e^x is 0 or inf after
@@ -147,65 +154,83 @@ INLINE VF S(tanh)(VF x) {
   return S(nan_back)(x, v);
 }
 
-/// Φ(x), the normal CDF, for |x| >= 1 (x clamped to [-20, 20]), as q = ½ erfc(|x| / √2) = qm 2^k, and the
-/// density's e^{-x²/2} = p 2^k: erfc(t) = e^{-t²} g(t) / (1 + 2t) with g(t) = (1 + 2t) e^{t²} erfc(t), a smooth
-/// function between 1.28 and 2/√π, by a degree-10 polynomial in y = (t − 2) / (t + 2) (fitted over t >= 0.7 to
-/// a relative error of 7e-8 with the coefficients in float). x² is split into x*x and its rounding error (a
-/// fused multiply-add) so that e^{-x²/2} keeps its accuracy where x²/2 is large.
-INLINE void S(normal_tail)(VF xc, VF *qm, VF *p, VI *k) {
-  VF h = xc * xc, l = S(fma)(xc, xc, -h);
-  *p = S(exp_core)(-0.5f * h, -0.5f * l, k);
-  VF t = S(abs)(xc) * 0.70710678118654752f;
-  VF y = (t - 2.0f) / (t + 2.0f);
-  VF g = (VF)2.525570744e-04f;
-  g = S(fma)(g, y, (VF)-2.762439253e-04f);
-  g = S(fma)(g, y, (VF)-1.553571667e-03f);
-  g = S(fma)(g, y, (VF)1.209240640e-03f);
-  g = S(fma)(g, y, (VF)8.763451129e-03f);
-  g = S(fma)(g, y, (VF)-8.025317453e-03f);
-  g = S(fma)(g, y, (VF)-5.422617495e-02f);
-  g = S(fma)(g, y, (VF)1.640507430e-01f);
-  g = S(fma)(g, y, (VF)-1.660300791e-01f);
-  g = S(fma)(g, y, (VF)-9.276381135e-02f);
-  g = S(fma)(g, y, (VF)1.276978374e+00f);
-  *qm = (0.5f * g * *p) / S(fma)(t, (VF)2.0f, (VF)1.0f);
+/// e^(hi + lo) − 1 = em1 with e^(hi + lo) = (1 + em1) 2^k (k also as the float kf), for GELU: hi in [-110, 0] (not clamped), lo a small
+/// correction (|lo| < ulp(hi)); e^r − 1 = r + r² P(r) with P of degree 4 (relative error 2e-8 in em1, below
+/// 1e-8 in 1 + em1).
+INLINE VF S(exp_m1_gelu)(VF hi, VF lo, VI *k, VF *kf) {
+  const VF magic = 12582912.0f;
+  VF t = S(fma)(hi, (VF)1.44269504088896341f, magic);
+  *kf = t - magic;
+  *k = (VI)t - (VI)magic;
+  VF r = S(fma)(*kf, (VF)-0.693359375f, hi);
+  r = S(fma)(*kf, (VF)2.12194440e-4f, r);
+  r = r + lo;
+  VF y = (VF)1.3882516650e-03f;
+  y = S(fma)(y, r, (VF)8.3665195853e-03f);
+  y = S(fma)(y, r, (VF)4.1667200625e-02f);
+  y = S(fma)(y, r, (VF)1.6666543484e-01f);
+  y = S(fma)(y, r, (VF)4.9999997020e-01f);
+  return S(fma)(y, r * r, r);
 }
 
-/// Φ(x) for |x| < 1: ½ + x R(x²) with R(s) = erf(√(s/2)) / (2√s) by a degree-6 polynomial (relative error
-/// 8e-8 in float).
-INLINE VF S(normal_center)(VF x) {
-  VF s = x * x;
-  VF r = (VF)5.366629807e-07f;
-  r = S(fma)(r, s, (VF)-9.271473573e-06f);
-  r = S(fma)(r, s, (VF)1.153158810e-04f);
-  r = S(fma)(r, s, (VF)-1.187285176e-03f);
-  r = S(fma)(r, s, (VF)9.973549284e-03f);
-  r = S(fma)(r, s, (VF)-6.649038196e-02f);
-  r = S(fma)(r, s, (VF)3.989422917e-01f);
-  return S(fma)(x, r, (VF)0.5f);
+/// The normal distribution's tail q = Φ(−|x|) = ½ erfc(|x| / √2), for x clamped to [-14.8, 14.8] (beyond, Φ(x)
+/// is 0 or 1 to float precision). One formula from 0 to 14.8, no branch: with a = |x| and y = (a − 4) / (a + 4),
+/// q = e^{-a²/2} (1 − y) G(y), where G(y) = (a + 4) e^{a²/2} erfc(a / √2) / 16 is smooth and bounded (1/4 at
+/// a = 0, towards 1/(4√(2π)) far out), so a degree-9 polynomial in y ∈ [−1, 0.58] gives it to a relative error
+/// of 2e-8 (1e-7 in float arithmetic). −x²/2 is split into its rounded value and the rounding error (a fused
+/// multiply-add) so that e^{-x²/2} keeps its accuracy where x²/2 is large.
+///
+/// Returns G(y), y, and e^{-x²/2} = (1 + em1) 2^k: q = (1 + em1) (1 − y) G(y) 2^k.
+INLINE VF S(normal_tail)(VF xc, VF *em1, VI *k, VF *kf, VF *y) {
+  VF m = xc * -0.5f, h = xc * m, l = S(fma)(xc, m, -h);
+  *em1 = S(exp_m1_gelu)(h, l, k, kf);
+  VF a = S(abs)(xc);
+  *y = (a - 4.0f) / (a + 4.0f);
+  VF g = (VF)-1.491542935e-05f;
+  g = S(fma)(g, *y, (VF)2.576400038e-05f);
+  g = S(fma)(g, *y, (VF)1.966101991e-04f);
+  g = S(fma)(g, *y, (VF)-4.416805168e-04f);
+  g = S(fma)(g, *y, (VF)-9.413684020e-04f);
+  g = S(fma)(g, *y, (VF)7.551195566e-03f);
+  g = S(fma)(g, *y, (VF)-2.331528813e-02f);
+  g = S(fma)(g, *y, (VF)4.839204252e-02f);
+  g = S(fma)(g, *y, (VF)-7.598707825e-02f);
+  return S(fma)(g, *y, (VF)9.441064298e-02f);
 }
 
-/// GELU(x) = x Φ(x) (the exact definition, with erf): x Φ(x) for |x| < 1, else x q below zero and x (1 − q)
-/// above.
+/// v 2^k, given k both as an integer and as the float kf (equal): AVX-512's VSCALEFPS takes kf as it is.
+INLINE VF S(scale_kf)(VF v, VI k, VF kf) {
+#if VW == 16
+  (void)k;
+  return (VF)_mm512_scalef_ps((__m512)v, (__m512)kf);
+#else
+  (void)kf;
+  return S(scale)(v, k);
+#endif
+}
+
+/// GELU(x) = x Φ(x) (the exact definition, with erf): x q up to zero (±0 keep their sign) and x − x q above,
+/// with x q = (1 + em1) (x − x y) G(y) 2^k. A NaN comes back through x − x q (x q is finite: it comes from the
+/// clamped x), as the same quiet NaN on every path.
 INLINE VF S(gelu)(VF x) {
-  VF xc = S(clamp)(x, -20.0f, 20.0f), qm, p;
+  VF xc = S(clamp)(x, -14.8f, 14.8f), em1, kf, y;
   VI k;
-  S(normal_tail)(xc, &qm, &p, &k);
-  VF neg = S(scale)(xc * qm, k);
-  VF pos = x * (1.0f - S(scale)(qm, k));
-  VF center = x * S(normal_center)(xc);
-  VF y = S(sel)(S(abs)(x) < 1.0f, center, S(sel)(x < 0.0f, neg, pos));
-  return S(nan_back)(x, y);
+  VF g = S(normal_tail)(xc, &em1, &k, &kf, &y);
+  VF w = S(fma)(-xc, y, xc) * g;
+  VF xq = S(scale_kf)(S(fma)(em1, w, w), k, kf);
+  return S(sel)(x <= 0.0f, xq, x - xq);
 }
 
 /// GELU'(x) = Φ(x) + x φ(x), φ(x) = e^{-x²/2} / √(2π).
 INLINE VF S(gelu_grad)(VF x) {
-  VF xc = S(clamp)(x, -20.0f, 20.0f), qm, p;
+  VF xc = S(clamp)(x, -14.8f, 14.8f), em1, kf, y;
   VI k;
-  S(normal_tail)(xc, &qm, &p, &k);
-  VF q = S(scale)(qm, k);
-  VF cdf = S(sel)(S(abs)(x) < 1.0f, S(normal_center)(xc), S(sel)(x < 0.0f, q, 1.0f - q));
-  VF pdf = S(scale)(p * 0.398942280401432678f, k);
+  VF g = S(normal_tail)(xc, &em1, &k, &kf, &y);
+  VF w = S(fma)(-y, g, g);
+  VF q = S(scale_kf)(S(fma)(em1, w, w), k, kf);
+  VF cdf = S(sel)(x < 0.0f, q, 1.0f - q);
+  const VF c = 0.398942280401432678f;
+  VF pdf = S(scale_kf)(S(fma)(em1, c, c), k, kf);
   return S(nan_back)(x, S(fma)(xc, pdf, cdf));
 }
 

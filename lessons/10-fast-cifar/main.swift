@@ -590,8 +590,8 @@ func accuracyFigure(_ run: RunResult, lesson6: Lesson6Run?) throws -> Figure {
     ax.line(lesson6.seconds.map { $0 / 60 }, lesson6.validationAccuracy, label: "lesson 6's CNN (validation)", color: Palette.color(1), marker: .square)
     ax.scatter([lesson6.seconds.last! / 60], [lesson6.testAccuracy], label: String(format: "lesson 6, test: %.1f%%", 100 * lesson6.testAccuracy), color: Palette.color(1), size: 11, marker: .diamond)
   }
-  ax.horizontalLine(at: 0.9, label: "90%")
-  ax.verticalLine(at: 15, label: "15 minutes")
+  ax.horizontalLine(at: 0.9, label: "target: 90%")
+  ax.verticalLine(at: 15, label: "target: 15 minutes", dash: .dotted)
   ax.yLimits = 0.3...1
   ax.legend = .lowerRight
   return fig

@@ -154,9 +154,9 @@ INLINE VF S(tanh)(VF x) {
   return S(nan_back)(x, v);
 }
 
-/// e^(hi + lo) − 1 = em1 with e^(hi + lo) = (1 + em1) 2^k (k also as the float kf), for GELU: hi in [-110, 0] (not clamped), lo a small
-/// correction (|lo| < ulp(hi)); e^r − 1 = r + r² P(r) with P of degree 4 (relative error 2e-8 in em1, below
-/// 1e-8 in 1 + em1).
+/// e^(hi + lo) − 1 = em1 with e^(hi + lo) = (1 + em1) 2^k (k also as the float kf), for GELU: hi in [-110, 0]
+/// (not clamped), lo a small correction (|lo| < ulp(hi)); e^r − 1 = r + r² P(r) with P of degree 4 (relative
+/// error 2e-8 in em1, below 1e-8 in 1 + em1).
 INLINE VF S(exp_m1_gelu)(VF hi, VF lo, VI *k, VF *kf) {
   const VF magic = 12582912.0f;
   VF t = S(fma)(hi, (VF)1.44269504088896341f, magic);
@@ -176,7 +176,7 @@ INLINE VF S(exp_m1_gelu)(VF hi, VF lo, VI *k, VF *kf) {
 /// The normal distribution's tail q = Φ(−|x|) = ½ erfc(|x| / √2), for x clamped to [-14.8, 14.8] (beyond, Φ(x)
 /// is 0 or 1 to float precision). One formula from 0 to 14.8, no branch: with a = |x| and y = (a − 4) / (a + 4),
 /// q = e^{-a²/2} (1 − y) G(y), where G(y) = (a + 4) e^{a²/2} erfc(a / √2) / 16 is smooth and bounded (1/4 at
-/// a = 0, towards 1/(4√(2π)) far out), so a degree-9 polynomial in y ∈ [−1, 0.58] gives it to a relative error
+/// a = 0, towards 1/(8√(2π)) far out), so a degree-9 polynomial in y ∈ [−1, 0.58] gives it to a relative error
 /// of 2e-8 (1e-7 in float arithmetic). −x²/2 is split into its rounded value and the rounding error (a fused
 /// multiply-add) so that e^{-x²/2} keeps its accuracy where x²/2 is large.
 ///

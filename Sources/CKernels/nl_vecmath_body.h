@@ -29,17 +29,16 @@ INLINE VF S(clamp)(VF a, float lo, float hi) {
 #endif
 }
 
-/// e^(hi + lo) as p 2^k with p in [0.7, 1.42]: hi clamped to [-110, 100] (beyond, e^x is 0 or inf after
-/// scaling); lo a small correction (|lo| < ulp(hi)).
-INLINE VF S(exp_core)(VF hi, VF lo, VI *k) {
-  hi = S(clamp)(hi, -110.0f, 100.0f);
+/// e^x as p 2^k with p in [0.7, 1.42], k also as the float kf: x clamped to [-110, 100] (beyond, e^x is 0 or
+/// inf after scaling).
+INLINE VF S(exp_core)(VF x, VI *k, VF *kf) {
+  VF hi = S(clamp)(x, -110.0f, 100.0f);
   const VF magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer (nearest, ties to even)
   VF t = S(fma)(hi, (VF)1.44269504088896341f, magic);
-  VF kf = t - magic;
+  *kf = t - magic;
   *k = (VI)t - (VI)magic;
-  VF r = S(fma)(kf, (VF)-0.693359375f, hi);
-  r = S(fma)(kf, (VF)2.12194440e-4f, r);
-  r = r + lo;
+  VF r = S(fma)(*kf, (VF)-0.693359375f, hi);
+  r = S(fma)(*kf, (VF)2.12194440e-4f, r);
   VF y = (VF)1.9875691500e-4f;
   y = S(fma)(y, r, (VF)1.3981999507e-3f);
   y = S(fma)(y, r, (VF)8.3334519073e-3f);
@@ -65,12 +64,24 @@ INLINE VF S(scale)(VF v, VI k) {
 #endif
 }
 
+/// v 2^k, given k both as an integer and as the float kf (equal): AVX-512's VSCALEFPS takes kf as it is.
+INLINE VF S(scale_kf)(VF v, VI k, VF kf) {
+#if VW == 16
+  (void)k;
+  return (VF)_mm512_scalef_ps((__m512)v, (__m512)kf);
+#else
+  (void)kf;
+  return S(scale)(v, k);
+#endif
+}
+
 INLINE VF S(nan_back)(VF x, VF y) { return S(sel)(x != x, x, y); }
 
 INLINE VF S(exp)(VF x) {
   VI k;
-  VF p = S(exp_core)(x, (VF)0.0f, &k);
-  return S(nan_back)(x, S(scale)(p, k));
+  VF kf;
+  VF p = S(exp_core)(x, &k, &kf);
+  return S(nan_back)(x, S(scale_kf)(p, k, kf));
 }
 
 /// Cephes' logf: x = m 2^e with m in [√½, √2), log m = f − f²/2 + f³ P(f) with f = m − 1, plus e ln 2 in two
@@ -109,31 +120,33 @@ INLINE VF S(log)(VF x) {
 }
 
 /// σ(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below, as (numerator, scale k): value = (num / d) 2^k
-/// with d = 1 + e^-|x|. `num` is 1 (k = 0) for x >= 0 and p (e^x = p 2^k) below.
-INLINE void S(sigmoid_parts)(VF x, VF *num, VF *d, VI *k, VF *e) {
+/// with d = 1 + e^-|x|. `num` is 1 (k = 0) for x >= 0 and p (e^x = p 2^k) below. k also as the float kf.
+INLINE void S(sigmoid_parts)(VF x, VF *num, VF *d, VI *k, VF *kf, VF *e) {
   VI kk;
-  VF p = S(exp_core)(-S(abs)(x), (VF)0.0f, &kk);
-  *e = S(scale)(p, kk);
+  VF kkf;
+  VF p = S(exp_core)(-S(abs)(x), &kk, &kkf);
+  *e = S(scale_kf)(p, kk, kkf);
   *d = 1.0f + *e;
   VI pos = x >= 0.0f;
   *num = S(sel)(pos, (VF)1.0f, p);
   *k = ~pos & kk;
+  *kf = (VF)(~pos & (VI)kkf);  // +0.0 where x >= 0
 }
 
 INLINE VF S(sigmoid)(VF x) {
-  VF num, d, e;
+  VF num, d, kf, e;
   VI k;
-  S(sigmoid_parts)(x, &num, &d, &k, &e);
-  return S(nan_back)(x, S(scale)(num / d, k));
+  S(sigmoid_parts)(x, &num, &d, &k, &kf, &e);
+  return S(nan_back)(x, S(scale_kf)(num / d, k, kf));
 }
 
 INLINE VF S(silu)(VF x) {
-  VF num, d, e;
+  VF num, d, kf, e;
   VI k;
-  S(sigmoid_parts)(x, &num, &d, &k, &e);
+  S(sigmoid_parts)(x, &num, &d, &k, &kf, &e);
   // Below -200 the true value rounds to -0 anyway; the clamp keeps -inf from giving -inf * 0.
   VF xc = S(sel)(x < -200.0f, (VF)-200.0f, x);
-  return S(nan_back)(x, S(scale)((xc * num) / d, k));
+  return S(nan_back)(x, S(scale_kf)((xc * num) / d, k, kf));
 }
 
 /// tanh: Cephes' odd polynomial x + x³ P(x²) for |x| < 0.625, else 1 − 2 / (e^{2|x|} + 1) with x's sign.
@@ -147,8 +160,9 @@ INLINE VF S(tanh)(VF x) {
   y = S(fma)(y, z, (VF)-3.33332819422e-1f);
   VF near = S(fma)(y * z, x, x);
   VI k;
-  VF p = S(exp_core)(a + a, (VF)0.0f, &k);
-  VF far = 1.0f - 2.0f / (S(scale)(p, k) + 1.0f);
+  VF kf;
+  VF p = S(exp_core)(a + a, &k, &kf);
+  VF far = 1.0f - 2.0f / (S(scale_kf)(p, k, kf) + 1.0f);
   VF v = S(sel)(a < 0.625f, near, far);
   v = (VF)(((VI)v & 0x7fffffff) | ((VI)x & (VI)0x80000000));  // x's sign (also for -0)
   return S(nan_back)(x, v);
@@ -198,17 +212,6 @@ INLINE VF S(normal_tail)(VF xc, VF *em1, VI *k, VF *kf, VF *y) {
   return S(fma)(g, *y, (VF)9.441064298e-02f);
 }
 
-/// v 2^k, given k both as an integer and as the float kf (equal): AVX-512's VSCALEFPS takes kf as it is.
-INLINE VF S(scale_kf)(VF v, VI k, VF kf) {
-#if VW == 16
-  (void)k;
-  return (VF)_mm512_scalef_ps((__m512)v, (__m512)kf);
-#else
-  (void)kf;
-  return S(scale)(v, k);
-#endif
-}
-
 /// GELU(x) = x Φ(x) (the exact definition, with erf): x q up to zero (±0 keep their sign) and x − x q above,
 /// with x q = (1 + em1) (x − x y) G(y) 2^k. A NaN comes back through x − x q (x q is finite: it comes from the
 /// clamped x), as the same quiet NaN on every path.
@@ -236,10 +239,10 @@ INLINE VF S(gelu_grad)(VF x) {
 
 /// SiLU'(x) = σ(x) (1 + x (1 − σ(x))), with 1 − σ(x) = σ(−x) from the same exponential (no cancellation).
 INLINE VF S(silu_grad)(VF x) {
-  VF num, d, e;
+  VF num, d, kf, e;
   VI k;
-  S(sigmoid_parts)(x, &num, &d, &k, &e);
-  VF s = S(scale)(num / d, k);
+  S(sigmoid_parts)(x, &num, &d, &k, &kf, &e);
+  VF s = S(scale_kf)(num / d, k, kf);
   VF rest = S(sel)(x >= 0.0f, e, (VF)1.0f) / d;
   VF xc = S(clamp)(x, -200.0f, 200.0f);
   return S(nan_back)(x, s * S(fma)(xc, rest, (VF)1.0f));

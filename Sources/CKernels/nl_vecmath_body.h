@@ -29,16 +29,21 @@ INLINE VF S(clamp)(VF a, float lo, float hi) {
 #endif
 }
 
+/// The range reduction of e^x for x in [-110, 100]: x = k ln 2 + r with k = round(x / ln 2) (as an integer and
+/// as the float kf) and |r| <= ln 2 / 2 (ln 2 in two parts, Cody-Waite). Returns r.
+INLINE VF S(exp_reduce)(VF x, VI *k, VF *kf) {
+  const VF magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer (nearest, ties to even)
+  VF t = S(fma)(x, (VF)1.44269504088896341f, magic);
+  *kf = t - magic;
+  *k = (VI)t - (VI)magic;
+  VF r = S(fma)(*kf, (VF)-0.693359375f, x);
+  return S(fma)(*kf, (VF)2.12194440e-4f, r);
+}
+
 /// e^x as p 2^k with p in [0.7, 1.42], k also as the float kf: x clamped to [-110, 100] (beyond, e^x is 0 or
 /// inf after scaling).
 INLINE VF S(exp_core)(VF x, VI *k, VF *kf) {
-  VF hi = S(clamp)(x, -110.0f, 100.0f);
-  const VF magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer (nearest, ties to even)
-  VF t = S(fma)(hi, (VF)1.44269504088896341f, magic);
-  *kf = t - magic;
-  *k = (VI)t - (VI)magic;
-  VF r = S(fma)(*kf, (VF)-0.693359375f, hi);
-  r = S(fma)(*kf, (VF)2.12194440e-4f, r);
+  VF r = S(exp_reduce)(S(clamp)(x, -110.0f, 100.0f), k, kf);
   VF y = (VF)1.9875691500e-4f;
   y = S(fma)(y, r, (VF)1.3981999507e-3f);
   y = S(fma)(y, r, (VF)8.3334519073e-3f);
@@ -172,13 +177,7 @@ INLINE VF S(tanh)(VF x) {
 /// (not clamped), lo a small correction (|lo| < ulp(hi)); e^r − 1 = r + r² P(r) with P of degree 4 (relative
 /// error 2e-8 in em1, below 1e-8 in 1 + em1).
 INLINE VF S(exp_m1_gelu)(VF hi, VF lo, VI *k, VF *kf) {
-  const VF magic = 12582912.0f;
-  VF t = S(fma)(hi, (VF)1.44269504088896341f, magic);
-  *kf = t - magic;
-  *k = (VI)t - (VI)magic;
-  VF r = S(fma)(*kf, (VF)-0.693359375f, hi);
-  r = S(fma)(*kf, (VF)2.12194440e-4f, r);
-  r = r + lo;
+  VF r = S(exp_reduce)(hi, k, kf) + lo;
   VF y = (VF)1.3882516650e-03f;
   y = S(fma)(y, r, (VF)8.3665195853e-03f);
   y = S(fma)(y, r, (VF)4.1667200625e-02f);

@@ -163,27 +163,34 @@ int nl_unpool2x2_codes(const float *g, const uint8_t *codes, long height, long w
   // Lane l of a row's 32 belongs to window l / 2: the low 16 lanes to windows 0-7, the high ones to 8-15.
   const __m512i low = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
   const __m512i high = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
-  // Each lane's place in its window on an even row (0 left, 1 right); + 2 on an odd row; + 4: the gradient passes.
-  const __m512i side = _mm512_set_epi32(5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4);
-  for (long r = 0; r < 2 * ph; r++) {
-    const __m512i wanted = _mm512_add_epi32(side, _mm512_set1_epi32((int)(2 * (r % 2))));
-    for (long j0 = 0; j0 < pw; j0 += 16) {
-      const long count = pw - j0 < 16 ? pw - j0 : 16, k = (r / 2) * pw + j0;
-      const __mmask16 windows = first_lanes(count);
+  // Each lane's code where it holds its window's winner and the gradient passes: 4 + its place (0 left, 1 right;
+  // + 2 on the window's bottom row).
+  const __m512i topWanted = _mm512_set_epi32(5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4);
+  const __m512i bottomWanted = _mm512_add_epi32(topWanted, _mm512_set1_epi32(2));
+  // Sixteen windows at a time, both rows of each window pair from one load of their gradients and codes.
+  for (long j0 = 0; j0 < pw; j0 += 16) {
+    const long count = pw - j0 < 16 ? pw - j0 : 16;
+    const __mmask16 windows = first_lanes(count);
+    // Lanes past the last window (zero gradient, code 0: no pass) hold zeros: a last odd column among them.
+    const long fill = width - 2 * j0;
+    const __mmask16 lowLanes = first_lanes(fill), highLanes = first_lanes(fill - 16);
+    for (long pi = 0; pi < ph; pi++) {
+      const long k = pi * pw + j0;
       const __m512 gv = _mm512_maskz_loadu_ps(windows, g + k);
       const __m512i at = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(windows, codes + k));
+      const __m512 gLow = _mm512_permutexvar_ps(low, gv), gHigh = _mm512_permutexvar_ps(high, gv);
+      const __m512i atLow = _mm512_permutexvar_epi32(low, at), atHigh = _mm512_permutexvar_epi32(high, at);
       // A lane gets its window's gradient where it holds the winner and the gradient passes; zero elsewhere.
-      const __mmask16 hitLow = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(low, at), wanted);
-      const __mmask16 hitHigh = _mm512_cmpeq_epi32_mask(_mm512_permutexvar_epi32(high, at), wanted);
-      // Lanes past the last window (zero gradient, code 0: no pass) hold zeros: a last odd column among them.
-      const long fill = width - 2 * j0;
-      float *row = plane + r * width + 2 * j0;
-      _mm512_mask_storeu_ps(row, first_lanes(fill), _mm512_maskz_mov_ps(hitLow, _mm512_permutexvar_ps(low, gv)));
-      _mm512_mask_storeu_ps(row + 16, first_lanes(fill - 16), _mm512_maskz_mov_ps(hitHigh, _mm512_permutexvar_ps(high, gv)));
+      float *top = plane + 2 * pi * width + 2 * j0, *bottom = top + width;
+      _mm512_mask_storeu_ps(top, lowLanes, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(atLow, topWanted), gLow));
+      _mm512_mask_storeu_ps(top + 16, highLanes, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(atHigh, topWanted), gHigh));
+      _mm512_mask_storeu_ps(bottom, lowLanes, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(atLow, bottomWanted), gLow));
+      _mm512_mask_storeu_ps(bottom + 16, highLanes, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(atHigh, bottomWanted), gHigh));
     }
-    // A row whose windows end one short of it (odd width, a multiple of 16 windows): its last value.
-    if (width % 2 == 1 && pw % 16 == 0) plane[r * width + width - 1] = 0;
   }
+  // A row whose windows end one short of it (odd width, a multiple of 16 windows): its last value.
+  if (width % 2 == 1 && pw % 16 == 0)
+    for (long r = 0; r < 2 * ph; r++) plane[r * width + width - 1] = 0;
   for (long c = 2 * ph * width; c < height * width; c++) plane[c] = 0;
   return 1;
 }

@@ -146,15 +146,21 @@ void nl_gemm_avx2_6x16(long kc, const float *a, const float *b, long ldb, float 
 static inline long min_l(long a, long b) { return a < b ? a : b; }
 static inline long max_l(long a, long b) { return a > b ? a : b; }
 
-NL_AVX512
-void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
-                      float *c, long ldc, void *scratch, long block_k) {
+/// nl_dot_nt_avx512's loop; with `segment` > 0, each row of A is `k / segment` runs of `segment` terms
+/// (at least 16), run i at `i * segment_stride` from the row's start: a vector that straddles two runs is
+/// loaded in two masked parts, so each lane holds the same term as on a contiguous row. `segment` is a constant
+/// in both callers, so the contiguous one keeps its plain loop.
+NL_AVX512 static inline __attribute__((always_inline)) void dot_nt(
+    long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb, float *c,
+    long ldc, void *scratch, long block_k, long segment, long segment_stride) {
   if (row_end <= row_begin || n <= 0) return;
   // Blocks start on whole vectors (a block ending mid-vector would count the terms past it twice).
   block_k = k <= block_k ? k : max_l(16, block_k / 16 * 16);
   const long m = row_end - row_begin, tile_rows = (m + 3) / 4, tile_columns = (n + 3) / 4;
   float *sums = (float *)scratch;
   const long full_end = k - k % 16;
+  // How far a row's pointer moves on from one run to the next (its terms stay indexed by their place in k).
+  const long step = segment > 0 ? segment_stride - segment : 0;
   for (long k0 = 0; k0 < k; k0 += block_k) {
     const long k1 = min_l(k, k0 + block_k);
     for (long ti = 0; ti < tile_rows; ti++) {
@@ -168,13 +174,26 @@ void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float 
           const long j0 = 4 * tj;
           const float *br[4];
           for (int q = 0; q < 4; q++) br[q] = b + min_l(j0 + q, n - 1) * ldb;
+          // The run that holds term s0, and where it ends.
+          const long run = segment > 0 ? s0 / segment : 0;
+          long run_end = segment > 0 ? (run + 1) * segment : k;
+          const float *at[4];
+          for (int r = 0; r < 4; r++) at[r] = ar[r] + run * step;
           float *tile = sums + (ti * tile_columns + tj) * 256;
           __m512 t[16];
           for (int x = 0; x < 16; x++) t[x] = s0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(tile + 16 * x);
           for (long s = s0; s + 16 <= vector_end; s += 16) {
             __m512 x[4], y[4];
             for (int q = 0; q < 4; q++) y[q] = _mm512_loadu_ps(br[q] + s);
-            for (int r = 0; r < 4; r++) x[r] = _mm512_loadu_ps(ar[r] + s);
+            if (segment <= 0 || s + 16 < run_end) {
+              for (int r = 0; r < 4; r++) x[r] = _mm512_loadu_ps(at[r] + s);
+            } else {
+              // The lanes up to the run's end from this run, the rest from the next (none past k).
+              const __mmask16 here = first_lanes(run_end - s), next = (__mmask16)(first_lanes(k - s) & ~here);
+              for (int r = 0; r < 4; r++) x[r] = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(here, at[r] + s), next, at[r] + step + s);
+              for (int r = 0; r < 4; r++) at[r] += step;
+              run_end += segment;
+            }
             for (int r = 0; r < 4; r++)
               for (int q = 0; q < 4; q++) t[r * 4 + q] = _mm512_fmadd_ps(x[r], y[q], t[r * 4 + q]);
           }
@@ -183,10 +202,10 @@ void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float 
             continue;
           }
           if (full_end < k) {
-            // The last few terms, zeros in the lanes past them.
+            // The last few terms, zeros in the lanes past them (all in the last run: runs are 16 terms or more).
             const __mmask16 lanes = (__mmask16)((1u << (k - full_end)) - 1);
             __m512 x[4], y[4];
-            for (int r = 0; r < 4; r++) x[r] = _mm512_maskz_loadu_ps(lanes, ar[r] + full_end);
+            for (int r = 0; r < 4; r++) x[r] = _mm512_maskz_loadu_ps(lanes, ar[r] + (segment > 0 ? (k / segment - 1) * step : 0) + full_end);
             for (int q = 0; q < 4; q++) y[q] = _mm512_maskz_loadu_ps(lanes, br[q] + full_end);
             for (int r = 0; r < 4; r++)
               for (int q = 0; q < 4; q++) t[r * 4 + q] = _mm512_fmadd_ps(x[r], y[q], t[r * 4 + q]);
@@ -203,6 +222,19 @@ void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float 
       }
     }
   }
+}
+
+NL_AVX512
+void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
+                      float *c, long ldc, void *scratch, long block_k) {
+  dot_nt(row_begin, row_end, n, k, a, lda, b, ldb, c, ldc, scratch, block_k, 0, 0);
+}
+
+NL_AVX512
+void nl_dot_nt_runs_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, long run,
+                           long run_stride, const float *b, long ldb, float *c, long ldc, void *scratch, long block_k) {
+  if (run < 16 || k % run != 0) abort();
+  dot_nt(row_begin, row_end, n, k, a, lda, b, ldb, c, ldc, scratch, block_k, run, run_stride);
 }
 
 // MARK: - Peak-rate probes
@@ -313,6 +345,8 @@ void nl_gemm_avx512_12x32(long kc, const float *a, const float *b, long ldb, flo
                           int accumulate, const float *bias) {}
 void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
                       float *c, long ldc, void *scratch, long block_k) {}
+void nl_dot_nt_runs_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, long run,
+                           long run_stride, const float *b, long ldb, float *c, long ldc, void *scratch, long block_k) {}
 float nl_fma_loop_avx512(long iterations, float seed) { return seed; }
 float nl_fma_loop_avx2(long iterations, float seed) { return seed; }
 void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, const float *b, const float *b_in_place,

@@ -212,7 +212,11 @@ package struct ConvLayout: Sendable {
     let padded = (width + 15) / 16 * 16
     // With a fused ReLU, dY is masked by the output as it is copied (always copied then); with pooling, each
     // pooled gradient goes to its window's winner (where the pooled output is positive, with a ReLU).
-    let dyBuffer = images.count == 1 && !relu && !pool ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
+    // Several images without a ReLU or pooling, where the weight gradient is dot products anyway: dY read in
+    // place, image by image (`nl_dot_nt_runs_avx512`, `sumFloats4(runs:)`), the same bits as on the copy.
+    let inPlace = images.count > 1 && !relu && !pool && p.gx == nil && !kernel.packsPairs && kernel.usesAVX512 && cKernels
+      && plane >= 16 && width >= GEMM.Tuning.standard.dotMinimumK
+    let dyBuffer = (images.count == 1 && !relu && !pool) || inPlace ? nil : GEMM.PackingBuffers.shared.take(bytes: 4 * f * padded)
     defer { dyBuffer.map { GEMM.PackingBuffers.shared.give($0) } }
     let dy: UnsafePointer<Float>, ldy: Int
     if let dyBuffer, pool, let codes = p.codes {
@@ -294,6 +298,15 @@ package struct ConvLayout: Sendable {
         if first { target.update(repeating: 0, count: f * kdim) }
         GEMM.dotProductsBF16(m: f, n: kdim, k: width, a: dy, lda: ldy, bWords: rows, c: target, ldc: kdim, parts: 1)
       }
+    } else if let shares = p.sharesW, inPlace {
+      let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
+      unfold(images, x: p.x, into: cols)
+      let target = shares + share * f * kdim
+      if first { target.update(repeating: 0, count: f * kdim) }
+      let scratch = GEMM.PackingBuffers.shared.take(bytes: 64 * 16 * ((f + 3) / 4) * ((kdim + 3) / 4))
+      defer { GEMM.PackingBuffers.shared.give(scratch) }
+      nl_dot_nt_runs_avx512(0, f, kdim, width, dy, plane, plane, f * plane, cols, stride, target, kdim, scratch.pointer,
+                            GEMM.dotBlock(k: width, rows: f, columns: kdim))
     } else if let shares = p.sharesW {
       let terms = ldy == padded ? padded : width
       let cols = buffer.pointer.assumingMemoryBound(to: Float.self)
@@ -305,12 +318,12 @@ package struct ConvLayout: Sendable {
       var fi = 0
       while fi + 4 <= f {
         // Four rows at once: four independent chains of additions (one row's chain waits on each add).
-        let sums = sumFloats4(dy + fi * ldy, ldy, count: width)
+        let sums = inPlace ? sumFloats4(runs: dy + fi * plane, plane, run: plane, runStride: f * plane, count: width) : sumFloats4(dy + fi * ldy, ldy, count: width)
         for q in 0..<4 { shares[share * f + fi + q] = first ? sums[q] : shares[share * f + fi + q] + sums[q] }
         fi += 4
       }
       while fi < f {
-        let sum = sumFloats(dy + fi * ldy, count: width)
+        let sum = inPlace ? sumFloats(runs: dy + fi * plane, run: plane, runStride: f * plane, count: width) : sumFloats(dy + fi * ldy, count: width)
         shares[share * f + fi] = first ? sum : shares[share * f + fi] + sum
         fi += 1
       }

@@ -60,3 +60,67 @@ package func sumFloats4(_ values: UnsafePointer<Float>, _ stride: Int, count: In
   }
   return s
 }
+
+/// `sumFloats4` of four rows each made of runs: `count` terms in runs of `run` (at least 8), run i at
+/// `i * runStride` from the row's start (a convolution's output gradient read in place, image by image). The
+/// same additions in the same order as `sumFloats4` on the runs copied into contiguous rows: the same bits.
+package func sumFloats4(runs values: UnsafePointer<Float>, _ stride: Int, run: Int, runStride: Int, count: Int) -> SIMD4<Float> {
+  precondition(run >= 8, "sumFloats4(runs:): runs of at least 8 terms")
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  // Term j of a row is at p + j while j < end (p moves on by `step` at each new run).
+  let step = runStride - run
+  var p = values, end = run, j = 0
+  @inline(__always) func straddling(_ row: UnsafePointer<Float>) -> SIMD8<Float> {
+    var v = SIMD8<Float>()
+    for l in 0..<8 { v[l] = j + l < end ? row[j + l] : row[step + j + l] }
+    return v
+  }
+  while j + 8 <= count {
+    if j >= end { (p, end) = (p + step, end + run) }
+    if j + 8 <= end {
+      a0 += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
+      a1 += UnsafeRawPointer(p + stride + j).loadUnaligned(as: SIMD8<Float>.self)
+      a2 += UnsafeRawPointer(p + 2 * stride + j).loadUnaligned(as: SIMD8<Float>.self)
+      a3 += UnsafeRawPointer(p + 3 * stride + j).loadUnaligned(as: SIMD8<Float>.self)
+    } else {
+      a0 += straddling(p)
+      a1 += straddling(p + stride)
+      a2 += straddling(p + 2 * stride)
+      a3 += straddling(p + 3 * stride)
+    }
+    j += 8
+  }
+  var s = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+  while j < count {
+    if j >= end { (p, end) = (p + step, end + run) }
+    s += SIMD4<Float>(p[j], p[stride + j], p[2 * stride + j], p[3 * stride + j])
+    j += 1
+  }
+  return s
+}
+
+/// `sumFloats` of a row made of runs (see `sumFloats4(runs:)`): the same bits as on the row copied out whole.
+package func sumFloats(runs values: UnsafePointer<Float>, run: Int, runStride: Int, count: Int) -> Float {
+  precondition(run >= 8, "sumFloats(runs:): runs of at least 8 terms")
+  var acc = SIMD8<Float>()
+  let step = runStride - run
+  var p = values, end = run, j = 0
+  while j + 8 <= count {
+    if j >= end { (p, end) = (p + step, end + run) }
+    if j + 8 <= end {
+      acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
+    } else {
+      var v = SIMD8<Float>()
+      for l in 0..<8 { v[l] = j + l < end ? p[j + l] : p[step + j + l] }
+      acc += v
+    }
+    j += 8
+  }
+  var s = acc.sum()
+  while j < count {
+    if j >= end { (p, end) = (p + step, end + run) }
+    s += p[j]
+    j += 1
+  }
+  return s
+}

@@ -89,6 +89,39 @@ final class CKernelsTests: XCTestCase {
     }
   }
 
+  /// The weight gradient's dot products and bias sums with dY read in place, image by image (runs), against
+  /// the same on dY copied into contiguous rows zero-padded to whole vectors (what the backward pass did before),
+  /// bit for bit: runs of 16, 17, 30 and 900 terms, blocks that end mid-run (`block_k` 48), more than one
+  /// sub-block of 1,024 terms, partial row and column tiles.
+  func testDotProductsOverRunsMatchCopiedRows() throws {
+    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    var rng = SeededGenerator(seed: 43)
+    for (m, n, run, images, blockK) in [(32, 27, 900, 3, 4096), (5, 3, 17, 4, 4096), (7, 6, 16, 5, 48), (32, 27, 30, 40, 4096), (9, 10, 900, 2, 512)] {
+      let k = run * images, padded = (k + 15) / 16 * 16
+      // dY as the forward pass leaves it: images x m filters x run positions.
+      let g = (0..<(images * m * run)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let b = (0..<(n * padded)).map { i in i % padded < k ? Float.random(in: -1...1, using: &rng) : 0 }
+      var copy = [Float](repeating: 0, count: m * padded)
+      for i in 0..<images { for r in 0..<m { for p in 0..<run { copy[r * padded + i * run + p] = g[(i * m + r) * run + p] } } }
+      var scratch = [Float](repeating: 0, count: 256 * ((m + 3) / 4) * ((n + 3) / 4))
+      var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: 0, count: m * n)
+      nl_dot_nt_avx512(0, m, n, padded, copy, padded, b, padded, &expected, n, &scratch, blockK)
+      nl_dot_nt_runs_avx512(0, m, n, k, g, run, run, m * run, b, padded, &got, n, &scratch, blockK)
+      let label = "\(m)x\(n), runs of \(run) x \(images), block \(blockK)"
+      XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), label)
+      // The bias sums: four rows at once, and one.
+      g.withUnsafeBufferPointer { pg in
+        copy.withUnsafeBufferPointer { pc in
+          let (rows, single) = (sumFloats4(pc.baseAddress!, padded, count: k), sumFloats(pc.baseAddress! + 4 * padded, count: k))
+          let (rowsRuns, singleRuns) = (sumFloats4(runs: pg.baseAddress!, run, run: run, runStride: m * run, count: k),
+                                        sumFloats(runs: pg.baseAddress! + 4 * run, run: run, runStride: m * run, count: k))
+          XCTAssertEqual((0..<4).map { rowsRuns[$0].bitPattern }, (0..<4).map { rows[$0].bitPattern }, "sums of four rows, \(label)")
+          XCTAssertEqual(singleRuns.bitPattern, single.bitPattern, "sum of one row, \(label)")
+        }
+      }
+    }
+  }
+
   /// 2x2 max pooling in AVX-512 against the scalar rule (the first of top-left, top-right, bottom-left,
   /// bottom-right unless a later one is greater: ties and NaN stay with the earlier), with and without the
   /// ReLU (below zero becomes zero; NaN and -0 stay), for rows of one and two vectors and odd sizes.

@@ -83,6 +83,27 @@ final class ConvKernelTests: XCTestCase {
     try compare(n: 12, c: 1, h: 12, w: 12, f: 5, k: 3, stride: 1, padding: 0)  // chunk width 300, padded to 304
   }
 
+  /// Without the input's gradient (a first layer), chunks of several images read dY in place for the weight
+  /// and bias gradients (dot products and sums over runs, image by image) instead of copying it into rows: the
+  /// same bits as with the input's gradient wanted, which copies. CIFAR's first layer on 8 images (chunks of
+  /// 3, runs of 900), and chunks of 300 positions in runs of 100.
+  func testWeightGradientSameWhetherDYIsCopiedOrReadInPlace() throws {
+    for (n, c, size, f) in [(8, 3, 32, 32), (12, 1, 12, 5)] {
+      var rng = SeededGenerator(seed: UInt64(n + size))
+      let data = (0..<(n * c * size * size)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let w = try Tensor.uniform([f, c, 3, 3], in: -1...1, using: &rng, requiresGrad: true)
+      let b = try Tensor.uniform([f], in: -0.2...0.2, using: &rng, requiresGrad: true)
+      let gradient = (0..<(n * f * (size - 2) * (size - 2))).map { _ in Float.random(in: -1...1, using: &rng) }
+      func run(inputGradient: Bool) throws -> [[UInt32]] {
+        w.zeroGrad(); b.zeroGrad()
+        let x = try Tensor(data, shape: [n, c, size, size], requiresGrad: inputGradient)
+        try x.conv2d(weight: w, bias: b).backward(gradient: gradient)
+        return [w.grad!, b.grad!].map { $0.map(\.bitPattern) }
+      }
+      XCTAssertEqual(try run(inputGradient: false), try run(inputGradient: true), "n \(n) c \(c) \(size)x\(size) f \(f)")
+    }
+  }
+
   /// The fused ReLU gives the same bits as a separate one, forward and backward, in chunks of one image and
   /// of several.
   func testFusedReLUMatchesSeparateReLU() throws {

@@ -41,6 +41,12 @@ void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, c
 /// terms in k order and are summed as a tree at the end: the result does not depend on how rows are shared.
 void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
                       float *c, long ldc, void *scratch, long block_k);
+/// nl_dot_nt_avx512 with each row of A in runs: k / run runs of `run` terms (at least 16, dividing k), run i
+/// at i * run_stride from the row's start (a convolution's output gradient read in place, image by image,
+/// instead of copied into contiguous rows). The same operations on the same terms: the same bits as on the
+/// rows copied out whole.
+void nl_dot_nt_runs_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, long run,
+                           long run_stride, const float *b, long ldb, float *c, long ldc, void *scratch, long block_k);
 
 /// Peak-rate probes: `iterations` rounds of 12 independent fused multiply-adds on 16 lanes (AVX-512, 384
 /// flops a round) or 8 lanes (AVX2, 192 flops a round). The result only keeps the loop alive.

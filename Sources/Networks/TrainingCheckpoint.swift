@@ -33,7 +33,11 @@ public enum TrainingCheckpoint {
     var all = metadata
     all["epoch"] = String(history.epochs)
     all[stepKey] = String(optimizer.stepCount)
-    all["history"] = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
+    // Sorted keys: the same history gives the same bytes in every process (a plain encoder's order follows the
+    // process's hash seed).
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    all["history"] = String(decoding: try encoder.encode(history), as: UTF8.self)
     try Checkpoint.save(tensors, to: path, metadata: all)
   }
 

@@ -64,6 +64,12 @@ final class TrainingCheckpointTests: XCTestCase {
     XCTAssertEqual(loadedHistory, history, file: file, line: line)
     XCTAssertEqual(metadata["run"], "test", file: file, line: line)
     XCTAssertEqual(metadata["epoch"], "1", file: file, line: line)
+    // The history's keys in sorted order, so that the same history is the same bytes in every process.
+    let json = try XCTUnwrap(metadata["history"], file: file, line: line)
+    let places = ["epochSeconds", "trainAccuracy", "trainLoss", "validationAccuracy", "validationLoss", "validationSeconds"].map {
+      json.range(of: "\"\($0)\"")?.lowerBound.utf16Offset(in: json) ?? -1
+    }
+    XCTAssertTrue(!places.contains(-1) && places == places.sorted(), "history keys out of order: \(json)", file: file, line: line)
     XCTAssertEqual(optB.stepCount, 3, file: file, line: line)
     try train(b, optB, steps: 2)
     XCTAssertEqual(bits(b), bits(a), "resumed training differs from the uninterrupted run", file: file, line: line)

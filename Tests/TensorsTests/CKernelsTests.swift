@@ -89,6 +89,35 @@ final class CKernelsTests: XCTestCase {
     }
   }
 
+  /// The dot-product kernel against a model of its arithmetic, bit for bit: each output's 16 lanes add their
+  /// terms' fused multiply-adds in k order (lane l the terms l, l + 16, ...), then the lanes are summed as a
+  /// tree (8 + 8, 4 + 4, 2 + 2, 1 + 1) and added to C. Partial row and column tiles, a ragged end of k, several
+  /// blocks of k and sub-blocks of 1,024 terms, C added to.
+  func testDotProductsMatchTheirLaneModel() throws {
+    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    var rng = SeededGenerator(seed: 47)
+    for (m, n, k, blockK) in [(5, 7, 300, 4096), (8, 8, 512, 4096), (3, 10, 2100, 4096), (6, 5, 1300, 640)] {
+      let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let b = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let c0 = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+      var expected = c0
+      for i in 0..<m {
+        for j in 0..<n {
+          var lanes = [Float](repeating: 0, count: 16)
+          for s in 0..<((k + 15) / 16 * 16) {
+            let (x, y): (Float, Float) = s < k ? (a[i * k + s], b[j * k + s]) : (0, 0)
+            lanes[s % 16] = lanes[s % 16].addingProduct(x, y)
+          }
+          let e = (0..<8).map { lanes[$0] + lanes[$0 + 8] }, f = (0..<4).map { e[$0] + e[$0 + 4] }, g = (0..<2).map { f[$0] + f[$0 + 2] }
+          expected[i * n + j] += g[0] + g[1]
+        }
+      }
+      var got = c0, scratch = [Float](repeating: 0, count: 256 * ((m + 3) / 4) * ((n + 3) / 4))
+      nl_dot_nt_avx512(0, m, n, k, a, k, b, k, &got, n, &scratch, blockK)
+      XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n), k \(k), block \(blockK)")
+    }
+  }
+
   /// The weight gradient's dot products and bias sums with dY read in place, image by image (runs), against
   /// the same on dY copied into contiguous rows zero-padded to whole vectors (what the backward pass did before),
   /// bit for bit: runs of 16, 17, 30 and 900 terms, blocks that end mid-run (`block_k` 48), more than one

@@ -36,6 +36,9 @@ public enum GEMM {
     package let mr: Int, nr: Int
     /// Whether it needs AVX-512 (then the dot-product kernel, also AVX-512, serves A·Bᵀ).
     package var usesAVX512: Bool { nr == 32 }
+    /// Whether A·Bᵀ with long rows runs as dot products (`nl_dot_nt_avx512`, or `nl_dot_nt_avx2` with the AVX2
+    /// kernel: the same bits) rather than through packed panels: the C kernels, not the portable one.
+    package var hasDotProducts: Bool { usesAVX512 || blockID == 0 }
     /// (kc, packed A, B panel, B's step in floats, C, ldc, rows, columns, add to C (else overwrite), row bias)
     let run: (Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, UnsafePointer<Float>?) -> Void
     /// Whether its panels hold bfloat16 pairs (one 32-bit word per two terms; see `Precision.bfloat16`): then
@@ -106,7 +109,7 @@ public enum GEMM {
     return "micro-kernel \(kernel.name) (\(kernel.mr)x\(kernel.nr) tile), kc \(kc) terms (\(2 * kc) in bfloat16 pairs; fixed: it orders the sums), "
       + "mc \(mc) rows and nc \(nc) columns (from \(Caches.detected)); "
       + "B read in place up to \(t.inPlaceRows) rows of C or \(t.inPlaceFloats * 4 / 1024) kB; A·Bᵀ as dot products from k = \(t.dotMinimumK)"
-      + (kernel.usesAVX512 ? "" : " (AVX-512 only: not here)") + "; bfloat16 " + (Precision.bfloat16.isNative ? "\(bf16.name)" : "runs as float32 here")
+      + (kernel.hasDotProducts ? "" : " (AVX-512 and AVX2 only: not here)") + "; bfloat16 " + (Precision.bfloat16.isNative ? "\(bf16.name)" : "runs as float32 here")
   }
 
   /// Thresholds of the blocking, passed in (`Tuning.standard` unless a test asks for another).
@@ -163,13 +166,13 @@ public enum GEMM {
     // the one-thread rate on two).
     let work = Double(m) * Double(n) * Double(k)
     let parts = work < 192 * 192 * 192 ? 1 : t
-    if k == 0 || (transB && !transA && k >= tuning.dotMinimumK && kernel.usesAVX512 && runs == nil) {
+    if k == 0 || (transB && !transA && k >= tuning.dotMinimumK && kernel.hasDotProducts && runs == nil) {
       // These add to C: clear it first when beta is 0, and add the bias after.
       if beta == 0 { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee = 0 } } }
       if k > 0 && kernel.packsPairs {
         dotProductsBF16(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
       } else if k > 0 {
-        dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
+        dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts, avx2: !kernel.usesAVX512)
       }
       if let bias { for i in 0..<m { for j in 0..<n { operands.cAt(i, j).pointee += bias[i] } } }
       return
@@ -244,7 +247,7 @@ public enum GEMM {
 
   /// C += A Bᵀ as dot products of rows (see `nl_dot_nt_avx512`), the larger side of C split between threads in
   /// runs of four; each output is computed by one thread in a fixed order, so the split changes no bit.
-  static func dotProducts(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+  static func dotProducts(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int, avx2: Bool = false) {
     let o = Operands(a: a, lda: lda, transA: false, b: b, ldb: ldb, transB: true, c: c, ldc: ldc)
     let splitRows = m >= n
     let tiles = ((splitRows ? m : n) + 3) / 4
@@ -253,6 +256,11 @@ public enum GEMM {
       let lo = min(tiles * p / parts * 4, splitRows ? m : n), hi = min(tiles * (p + 1) / parts * 4, splitRows ? m : n)
       guard lo < hi else { return }
       let (rows, columns) = splitRows ? (lo..<hi, 0..<n) : (0..<m, lo..<hi)
+      if avx2 {
+        nl_dot_nt_avx2(rows.lowerBound, rows.upperBound, columns.count, k, o.a, o.lda, o.b + columns.lowerBound * o.ldb, o.ldb,
+                       o.c + columns.lowerBound, o.ldc)
+        return
+      }
       let bytes = 64 * 16 * ((rows.count + 3) / 4) * ((columns.count + 3) / 4)
       let scratch = PackingBuffers.shared.take(bytes: bytes)
       defer { PackingBuffers.shared.give(scratch) }

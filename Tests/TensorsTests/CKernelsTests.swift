@@ -92,11 +92,12 @@ final class CKernelsTests: XCTestCase {
   /// The dot-product kernel against a model of its arithmetic, bit for bit: each output's 16 lanes add their
   /// terms' fused multiply-adds in k order (lane l the terms l, l + 16, ...), then the lanes are summed as a
   /// tree (8 + 8, 4 + 4, 2 + 2, 1 + 1) and added to C. Partial row and column tiles, a ragged end of k, several
-  /// blocks of k and sub-blocks of 1,024 terms, C added to.
+  /// blocks of k and sub-blocks of 1,024 terms, C added to. The AVX2 kernel (two 8-lane halves per output)
+  /// against the same model.
   func testDotProductsMatchTheirLaneModel() throws {
     try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
     var rng = SeededGenerator(seed: 47)
-    for (m, n, k, blockK) in [(5, 7, 300, 4096), (8, 8, 512, 4096), (3, 10, 2100, 4096), (6, 5, 1300, 640)] {
+    for (m, n, k, blockK) in [(5, 7, 300, 4096), (8, 8, 512, 4096), (3, 10, 2100, 4096), (6, 5, 1300, 640), (1, 1, 9, 4096), (7, 3, 263, 4096)] {
       let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
       let b = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
       let c0 = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &rng) }
@@ -115,6 +116,10 @@ final class CKernelsTests: XCTestCase {
       var got = c0, scratch = [Float](repeating: 0, count: 256 * ((m + 3) / 4) * ((n + 3) / 4))
       nl_dot_nt_avx512(0, m, n, k, a, k, b, k, &got, n, &scratch, blockK)
       XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n), k \(k), block \(blockK)")
+      // The AVX2 kernel: the same lanes as two halves, the same tree, so the same bits.
+      var gotAVX2 = c0
+      nl_dot_nt_avx2(0, m, n, k, a, k, b, k, &gotAVX2, n)
+      XCTAssertEqual(gotAVX2.map(\.bitPattern), expected.map(\.bitPattern), "AVX2 \(m)x\(n), k \(k)")
     }
   }
 

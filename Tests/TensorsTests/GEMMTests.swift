@@ -99,12 +99,14 @@ extension GEMMTests {
 }
 
 extension GEMMTests {
-  /// A Bᵀ with many terms per output goes to the dot-product kernel on AVX-512 machines: the same bits with
-  /// one, two or three threads, and close to the naive loop (checked by `check` with k >= 256 above too).
+  /// A Bᵀ with many terms per output goes to the dot-product kernel on AVX-512 and AVX2 machines: the same bits
+  /// with one, two or three threads, the same bits on AVX2 as on AVX-512, and close to the naive loop (checked by
+  /// `check` with k >= 256 above too).
   func testDotProductsSameResultWithAnyThreadCount() {
     var rng = SeededGenerator(seed: 21)
     let (m, n, k) = (50, 70, 1300)
     let a = random(m * k, &rng), b = random(n * k, &rng)
+    var results: [String: [UInt32]] = [:]
     for kernel in kernels {
       func run(_ threads: Int) -> [UInt32] {
         var c = [Float](repeating: 0, count: m * n)
@@ -116,7 +118,10 @@ extension GEMMTests {
       let one = run(1)
       XCTAssertEqual(one, run(2), kernel.name)
       XCTAssertEqual(one, run(3), kernel.name)
+      results[kernel.name] = one
     }
+    // The AVX2 dot products hold each output's 16 lanes as two halves: the same bits as AVX-512's.
+    if let avx2 = results[GEMM.avx2.name], let avx512 = results[GEMM.avx512x8.name] { XCTAssertEqual(avx2, avx512, "AVX2 against AVX-512") }
     check(m: m, n: n, k: k, transA: false, transB: true)
     check(m: 3, n: 2, k: 1037, transA: false, transB: true, beta: 1)
     // Long rows for many outputs: k in several blocks, partial sums parked between them.

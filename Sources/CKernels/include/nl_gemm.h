@@ -41,6 +41,10 @@ void nl_gemm_block(int kernel, long words, long mcb, long ncb, const float *a, c
 /// terms in k order and are summed as a tree at the end: the result does not depend on how rows are shared.
 void nl_dot_nt_avx512(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
                       float *c, long ldc, void *scratch, long block_k);
+/// nl_dot_nt_avx512 on AVX2 + FMA: the same lanes (two 8-lane halves per output) and the same final tree, so
+/// the same bits; no blocking (it only parks partial sums), C added to.
+void nl_dot_nt_avx2(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
+                    float *c, long ldc);
 /// nl_dot_nt_avx512 with each row of A in runs: k / run runs of `run` terms (at least 16, dividing k), run i
 /// at i * run_stride from the row's start (a convolution's output gradient read in place, image by image,
 /// instead of copied into contiguous rows). The same operations on the same terms: the same bits as on the

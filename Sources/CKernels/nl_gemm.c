@@ -266,18 +266,37 @@ void nl_dot_nt_runs_avx512(long row_begin, long row_end, long n, long k, const f
   dot_nt(row_begin, row_end, n, k, a, lda, b, ldb, c, ldc, scratch, block_k, run, run_stride);
 }
 
+/// One 16-term step of nl_dot_nt_avx2's 2 x 2 tile at term s: each output's two halves take their fused
+/// multiply-adds; with `masked`, lanes past k load zeros (`low`, `high`: the lanes wanted in each half).
+NL_AVX2 static inline __attribute__((always_inline)) void dot_avx2_step(__m256 t[2][2][2], const float *ar[2], const float *br[2],
+                                                                         long s, int masked, __m256i low, __m256i high) {
+  __m256 x[2][2];
+  for (int r = 0; r < 2; r++) {
+    x[r][0] = masked ? _mm256_maskload_ps(ar[r] + s, low) : _mm256_loadu_ps(ar[r] + s);
+    x[r][1] = masked ? _mm256_maskload_ps(ar[r] + s + 8, high) : _mm256_loadu_ps(ar[r] + s + 8);
+  }
+  for (int q = 0; q < 2; q++) {
+    const __m256 y0 = masked ? _mm256_maskload_ps(br[q] + s, low) : _mm256_loadu_ps(br[q] + s);
+    const __m256 y1 = masked ? _mm256_maskload_ps(br[q] + s + 8, high) : _mm256_loadu_ps(br[q] + s + 8);
+    for (int r = 0; r < 2; r++) {
+      t[r][q][0] = _mm256_fmadd_ps(x[r][0], y0, t[r][q][0]);
+      t[r][q][1] = _mm256_fmadd_ps(x[r][1], y1, t[r][q][1]);
+    }
+  }
+}
+
 /// nl_dot_nt_avx512's sums on AVX2: each output's 16 lanes held as two 8-lane halves (lane l the terms l, l + 16,
-/// ... in k order, zeros past k), then reduced by the same tree as reduce16 (the halves added first). So the
-/// same bits as the AVX-512 kernel, whatever the blocking (its blocks only park partial sums). 2 x 2 tiles of
-/// outputs: eight accumulators, the two rows of A and one row of B at a time in registers.
+/// ... in k order, zeros past k), then reduced by the same tree (reduce8x2). So the same bits as the AVX-512
+/// kernel, whatever the blocking (its blocks only park partial sums). 2 x 2 tiles of outputs: eight
+/// accumulators, the two rows of A and one row of B at a time in registers.
 NL_AVX2
 void nl_dot_nt_avx2(long row_begin, long row_end, long n, long k, const float *a, long lda, const float *b, long ldb,
                     float *c, long ldc) {
   if (row_end <= row_begin || n <= 0) return;
   const long full_end = k - k % 16, tail = k - full_end;
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i low_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail), lane);
-  const __m256i high_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail - 8), lane);
+  const __m256i low = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail), lane);
+  const __m256i high = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail - 8), lane);
   for (long i0 = row_begin; i0 < row_end; i0 += 2) {
     // A row past the end repeats the last; its sums are never written.
     const float *ar[2] = {a + i0 * lda, a + min_l(i0 + 1, row_end - 1) * lda};
@@ -286,36 +305,10 @@ void nl_dot_nt_avx2(long row_begin, long row_end, long n, long k, const float *a
       __m256 t[2][2][2];
       for (int r = 0; r < 2; r++)
         for (int q = 0; q < 2; q++) t[r][q][0] = t[r][q][1] = _mm256_setzero_ps();
-      for (long s = 0; s <= k; s += 16) {
-        __m256 x[2][2];
-        if (s < full_end) {
-          for (int r = 0; r < 2; r++) x[r][0] = _mm256_loadu_ps(ar[r] + s), x[r][1] = _mm256_loadu_ps(ar[r] + s + 8);
-        } else if (tail > 0 && s == full_end) {
-          for (int r = 0; r < 2; r++)
-            x[r][0] = _mm256_maskload_ps(ar[r] + s, low_mask), x[r][1] = _mm256_maskload_ps(ar[r] + s + 8, high_mask);
-        } else {
-          break;
-        }
-        for (int q = 0; q < 2; q++) {
-          __m256 y0, y1;
-          if (s < full_end) {
-            y0 = _mm256_loadu_ps(br[q] + s), y1 = _mm256_loadu_ps(br[q] + s + 8);
-          } else {
-            y0 = _mm256_maskload_ps(br[q] + s, low_mask), y1 = _mm256_maskload_ps(br[q] + s + 8, high_mask);
-          }
-          for (int r = 0; r < 2; r++) {
-            t[r][q][0] = _mm256_fmadd_ps(x[r][0], y0, t[r][q][0]);
-            t[r][q][1] = _mm256_fmadd_ps(x[r][1], y1, t[r][q][1]);
-          }
-        }
-      }
+      for (long s = 0; s < full_end; s += 16) dot_avx2_step(t, ar, br, s, 0, low, high);
+      if (tail > 0) dot_avx2_step(t, ar, br, full_end, 1, low, high);
       for (int r = 0; r < 2 && i0 + r < row_end; r++)
-        for (int q = 0; q < 2 && j0 + q < n; q++) {
-          const __m256 eight = _mm256_add_ps(t[r][q][0], t[r][q][1]);
-          const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
-          const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-          c[(i0 + r) * ldc + j0 + q] += _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
-        }
+        for (int q = 0; q < 2 && j0 + q < n; q++) c[(i0 + r) * ldc + j0 + q] += reduce8x2(t[r][q][0], t[r][q][1]);
     }
   }
 }

@@ -46,13 +46,18 @@ static inline long same_window_masks(long height, long width, long kh, long pad,
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
-/// The sum of the sixteen lanes as a tree: halves, quarters, eighths, then the last two (a fixed order: the
-/// float32 and bfloat16 dot products reduce the same way).
-__attribute__((target("avx512f,avx512dq"))) static inline float reduce16(__m512 v) {
-  const __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+/// The sum of sixteen lanes held as two halves (lanes 0-7 in `low`, 8-15 in `high`) as a tree: halves,
+/// quarters, eighths, then the last two. A fixed order: every dot-product kernel reduces this way (the AVX2 one
+/// on its two halves, the AVX-512 ones through reduce16), so they give the same bits.
+__attribute__((target("avx"))) static inline float reduce8x2(__m256 low, __m256 high) {
+  const __m256 eight = _mm256_add_ps(low, high);
   const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
   const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
   return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+}
+/// reduce8x2 of a vector's two halves.
+__attribute__((target("avx512f,avx512dq"))) static inline float reduce16(__m512 v) {
+  return reduce8x2(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
 }
 #endif
 #endif

@@ -303,7 +303,7 @@ package struct ConvLayout: Sendable {
       unfold(images, x: p.x, into: cols)
       let target = shares + share * f * kdim
       if first { target.update(repeating: 0, count: f * kdim) }
-      let scratch = GEMM.PackingBuffers.shared.take(bytes: 64 * 16 * ((f + 3) / 4) * ((kdim + 3) / 4))
+      let scratch = GEMM.PackingBuffers.shared.take(bytes: GEMM.dotScratchBytes(rows: f, columns: kdim))
       defer { GEMM.PackingBuffers.shared.give(scratch) }
       nl_dot_nt_runs_avx512(0, f, kdim, width, dy, plane, plane, f * plane, cols, stride, target, kdim, scratch.pointer,
                             GEMM.dotBlock(k: width, rows: f, columns: kdim))

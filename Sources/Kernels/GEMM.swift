@@ -261,14 +261,16 @@ public enum GEMM {
                        o.c + columns.lowerBound, o.ldc)
         return
       }
-      let bytes = 64 * 16 * ((rows.count + 3) / 4) * ((columns.count + 3) / 4)
-      let scratch = PackingBuffers.shared.take(bytes: bytes)
+      let scratch = PackingBuffers.shared.take(bytes: dotScratchBytes(rows: rows.count, columns: columns.count))
       defer { PackingBuffers.shared.give(scratch) }
       nl_dot_nt_avx512(rows.lowerBound, rows.upperBound, columns.count, k, o.a, o.lda, o.b + columns.lowerBound * o.ldb, o.ldb,
                        o.c + columns.lowerBound, o.ldc, scratch.pointer, dotBlock(k: k, rows: rows.count, columns: columns.count))
     }
     if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts) { run($0) } }
   }
+
+  /// The scratch `nl_dot_nt_avx512` parks a block's partial sums in: sixteen 16-lane vectors per 4 x 4 tile.
+  package static func dotScratchBytes(rows: Int, columns: Int) -> Int { 64 * 16 * ((rows + 3) / 4) * ((columns + 3) / 4) }
 
   /// Pairs per row of a k-term row in bfloat16 for `dotProductsBF16`: whole vectors of 16 pairs.
   package static func bf16Words(k: Int) -> Int { ((k + 1) / 2 + 15) / 16 * 16 }

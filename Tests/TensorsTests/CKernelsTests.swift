@@ -113,7 +113,7 @@ final class CKernelsTests: XCTestCase {
           expected[i * n + j] += g[0] + g[1]
         }
       }
-      var got = c0, scratch = [Float](repeating: 0, count: 256 * ((m + 3) / 4) * ((n + 3) / 4))
+      var got = c0, scratch = [Float](repeating: 0, count: GEMM.dotScratchBytes(rows: m, columns: n) / 4)
       nl_dot_nt_avx512(0, m, n, k, a, k, b, k, &got, n, &scratch, blockK)
       XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n), k \(k), block \(blockK)")
       // The AVX2 kernel: the same lanes as two halves, the same tree, so the same bits.
@@ -137,7 +137,7 @@ final class CKernelsTests: XCTestCase {
       let b = (0..<(n * padded)).map { i in i % padded < k ? Float.random(in: -1...1, using: &rng) : 0 }
       var copy = [Float](repeating: 0, count: m * padded)
       for i in 0..<images { for r in 0..<m { for p in 0..<run { copy[r * padded + i * run + p] = g[(i * m + r) * run + p] } } }
-      var scratch = [Float](repeating: 0, count: 256 * ((m + 3) / 4) * ((n + 3) / 4))
+      var scratch = [Float](repeating: 0, count: GEMM.dotScratchBytes(rows: m, columns: n) / 4)
       var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: 0, count: m * n)
       nl_dot_nt_avx512(0, m, n, padded, copy, padded, b, padded, &expected, n, &scratch, blockK)
       nl_dot_nt_runs_avx512(0, m, n, k, g, run, run, m * run, b, padded, &got, n, &scratch, blockK)

@@ -94,7 +94,7 @@ package struct ConvLayout: Sendable {
   /// numpy's rate; the forward pass took 0.55 ms instead of 0.78 at batch 64.
   var convolvesDirectly: Bool {
     // (nl_conv_direct takes at most 256 taps, whatever kc is: never ask it for more.)
-    !kernel.packsPairs && cKernels && window.stride == 1 && window.padding == 0 && kdim <= min(GEMM.kc, 256) && ow > 16 && ow <= 32
+    !kernel.packsPairs && (cKernels || cKernelsAVX2) && window.stride == 1 && window.padding == 0 && kdim <= min(GEMM.kc, 256) && ow > 16 && ow <= 32
   }
 
   func images(_ chunk: Int) -> Range<Int> { (chunk * imagesPerChunk)..<min(n, (chunk + 1) * imagesPerChunk) }
@@ -143,10 +143,11 @@ package struct ConvLayout: Sendable {
       if pool, let codes {
         let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
         let planes = images.count * f
-        if cKernels {
+        if cKernels || cKernelsAVX2 {
           // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2_codes).
+          let pooling = cKernels ? nl_maxpool2x2_codes : nl_maxpool2x2_codes_avx2
           for q in 0..<planes {
-            nl_maxpool2x2_codes(target + q * plane, ow, ph, pw, out + first + q * outPlane, codes + first + q * outPlane, relu ? 1 : 0)
+            _ = pooling(target + q * plane, ow, ph, pw, out + first + q * outPlane, codes + first + q * outPlane, relu ? 1 : 0)
           }
         } else {
           // The buffer has 32 floats of room at its end: every row reads whole vectors. The pooled rows are
@@ -176,7 +177,7 @@ package struct ConvLayout: Sendable {
       }
     }
     if direct {
-      let done = nl_conv_direct(x + images.lowerBound * image, images.count, c, h, w, window.kernelHeight, window.kernelWidth, oh, ow,
+      let done = (cKernels ? nl_conv_direct : nl_conv_direct_avx2)(x + images.lowerBound * image, images.count, c, h, w, window.kernelHeight, window.kernelWidth, oh, ow,
                                 weight, bias, f, target)
       precondition(done != 0, "nl_conv_direct refused a shape convolvesDirectly accepts")
     } else if plane >= 4 * GEMM.kernel.nr || images.count == 1 {
@@ -221,16 +222,17 @@ package struct ConvLayout: Sendable {
     let dy: UnsafePointer<Float>, ldy: Int
     if let dyBuffer, pool, let codes = p.codes {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
-      if cKernels && ow / 2 >= 8 {
+      if (cKernels && ow / 2 >= 8) || (cKernelsAVX2 && ow / 2 >= 4) {
         // Each plane written whole in masked vector stores (see nl_unpool2x2_codes): no clearing, no scatter.
         // (Rows of fewer than eight windows leave most lanes idle: clearing and scattering measured faster
         // there.)
         // Image by image: each image's gradient is read in one contiguous sweep (filter by filter it would be
         // as many interleaved streams as images, harder for the hardware prefetcher).
+        let unpooling = cKernels ? nl_unpool2x2_codes : nl_unpool2x2_codes_avx2
         for (i, b) in images.enumerated() {
           for fi in 0..<f {
             let from = (b * f + fi) * outPlane
-            nl_unpool2x2_codes(p.g + from, codes + from, oh, ow, copy + fi * padded + i * plane)
+            _ = unpooling(p.g + from, codes + from, oh, ow, copy + fi * padded + i * plane)
           }
         }
         for fi in 0..<f { (copy + fi * padded + width).update(repeating: 0, count: padded - width) }

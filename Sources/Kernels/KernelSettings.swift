@@ -62,6 +62,11 @@ public enum KernelSettings {
 /// `make test`'s extra runs do).
 package var cKernels: Bool { GEMM.kernel.usesAVX512 }
 
+/// Whether the AVX2 versions of some of those C kernels do it instead (the fused pooling, its gradient and the
+/// direct convolution: nl_kernels_avx2.c): where the GEMM's micro-kernel is the AVX2 one (an AVX2 processor, or
+/// `NEURAL_LESSONS_KERNEL=avx2`). The other data movement takes the Swift paths there.
+package var cKernelsAVX2: Bool { GEMM.kernel.blockID == GEMM.avx2.blockID }
+
 /// The data caches of one core, read once at start-up (Linux: /sys/devices/system/cpu/cpu0/cache), for the
 /// GEMM's block sizes. Where they cannot be read, typical sizes are assumed (and said so). Nothing that sets
 /// the order of a sum depends on them, so the results are the same bits whatever they are.

@@ -53,10 +53,19 @@ final class CKernelsTests: XCTestCase {
   /// filters, rows of 17 to 32 outputs, up to 256 taps, with and without a bias; shapes it does not take are
   /// refused with nothing written.
   func testDirectConvolutionMatchesGEMM() throws {
-    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    typealias Direct = @convention(c) (UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?) -> Int32
+    var kernels: [(String, Direct)] = []
+    if nl_cpu_has_avx512() != 0 { kernels.append(("AVX-512", nl_conv_direct)) }
+    if nl_cpu_has_avx2_fma() != 0 { kernels.append(("AVX2", nl_conv_direct_avx2)) }
+    try XCTSkipIf(kernels.isEmpty, "needs AVX-512 or AVX2")
+    for (name, direct) in kernels { try checkDirectConvolution(name, direct) }
+  }
+
+  func checkDirectConvolution(_ name: String, _ direct: @convention(c) (UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?) -> Int32) throws {
     var rng = SeededGenerator(seed: 37)
     for (n, c, h, w, k, f, withBias) in [(2, 3, 32, 32, 3, 32, true), (3, 3, 20, 19, 2, 13, true), (1, 2, 34, 34, 3, 9, false),
-                                         (2, 28, 19, 19, 3, 8, true), (1, 1, 18, 24, 1, 5, true)] {
+                                         (2, 28, 19, 19, 3, 8, true), (1, 1, 18, 24, 1, 5, true), (2, 3, 27, 27, 3, 7, true),
+                                         (1, 2, 25, 26, 2, 6, false)] {
       let (oh, ow) = (h - k + 1, w - k + 1), kdim = c * k * k, plane = oh * ow
       let x = (0..<(n * c * h * w)).map { _ in Float.random(in: -1...1, using: &rng) }
       let weight = (0..<(f * kdim)).map { _ in Float.random(in: -1...1, using: &rng) }
@@ -74,18 +83,18 @@ final class CKernelsTests: XCTestCase {
       }
       var out = [Float](repeating: 7, count: n * f * plane)
       let done = bias.withUnsafeBufferPointer { pb in
-        nl_conv_direct(x, n, c, h, w, k, k, oh, ow, weight, withBias ? pb.baseAddress : nil, f, &out)
+        direct(x, n, c, h, w, k, k, oh, ow, weight, withBias ? pb.baseAddress : nil, f, &out)
       }
-      XCTAssertEqual(done, 1)
-      XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "\(n)x\(c)x\(h)x\(w) k\(k) f\(f)")
+      XCTAssertEqual(done, 1, name)
+      XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "\(name) \(n)x\(c)x\(h)x\(w) k\(k) f\(f)")
     }
     // Rows of 16 or fewer outputs, more than 32, or more than 256 taps: refused, nothing written.
     for (c, h, w, k) in [(3, 18, 18, 3), (3, 35, 35, 3), (29, 20, 20, 3)] {
       let (oh, ow) = (h - k + 1, w - k + 1)
       let x = [Float](repeating: 1, count: c * h * w), weight = [Float](repeating: 1, count: c * k * k)
       var out = [Float](repeating: 7, count: oh * ow)
-      XCTAssertEqual(nl_conv_direct(x, 1, c, h, w, k, k, oh, ow, weight, nil, 1, &out), 0)
-      XCTAssertEqual(Set(out), [7])
+      XCTAssertEqual(direct(x, 1, c, h, w, k, k, oh, ow, weight, nil, 1, &out), 0, name)
+      XCTAssertEqual(Set(out), [7], name)
     }
   }
 
@@ -95,9 +104,12 @@ final class CKernelsTests: XCTestCase {
   /// blocks of k and sub-blocks of 1,024 terms, C added to. The AVX2 kernel (two 8-lane halves per output)
   /// against the same model.
   func testDotProductsMatchTheirLaneModel() throws {
-    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    let (avx512, avx2) = (nl_cpu_has_avx512() != 0, nl_cpu_has_avx2_fma() != 0)
+    try XCTSkipUnless(avx512 || avx2, "needs AVX-512 or AVX2")
     var rng = SeededGenerator(seed: 47)
-    for (m, n, k, blockK) in [(5, 7, 300, 4096), (8, 8, 512, 4096), (3, 10, 2100, 4096), (6, 5, 1300, 640), (1, 1, 9, 4096), (7, 3, 263, 4096)] {
+    // (The AVX2 kernel sub-blocks k past 1,024 terms up to 256 rows of A: 2,100 and 1,300 terms; 257 rows not.)
+    for (m, n, k, blockK) in [(5, 7, 300, 4096), (8, 8, 512, 4096), (3, 10, 2100, 4096), (6, 5, 1300, 640), (1, 1, 9, 4096), (7, 3, 263, 4096),
+                              (257, 4, 1100, 4096)] {
       let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
       let b = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
       let c0 = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &rng) }
@@ -113,13 +125,17 @@ final class CKernelsTests: XCTestCase {
           expected[i * n + j] += g[0] + g[1]
         }
       }
-      var got = c0, scratch = [Float](repeating: 0, count: GEMM.dotScratchBytes(rows: m, columns: n) / 4)
-      nl_dot_nt_avx512(0, m, n, k, a, k, b, k, &got, n, &scratch, blockK)
-      XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n), k \(k), block \(blockK)")
-      // The AVX2 kernel: the same lanes as two halves, the same tree, so the same bits.
-      var gotAVX2 = c0
-      nl_dot_nt_avx2(0, m, n, k, a, k, b, k, &gotAVX2, n)
-      XCTAssertEqual(gotAVX2.map(\.bitPattern), expected.map(\.bitPattern), "AVX2 \(m)x\(n), k \(k)")
+      if avx512 {
+        var got = c0, scratch = [Float](repeating: 0, count: GEMM.dotScratchBytes(rows: m, columns: n) / 4)
+        nl_dot_nt_avx512(0, m, n, k, a, k, b, k, &got, n, &scratch, blockK)
+        XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n), k \(k), block \(blockK)")
+      }
+      if avx2 {
+        // The AVX2 kernel: the same lanes as two halves, the same tree, so the same bits.
+        var got = c0
+        nl_dot_nt_avx2(0, m, n, k, a, k, b, k, &got, n)
+        XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "AVX2 \(m)x\(n), k \(k)")
+      }
     }
   }
 
@@ -156,13 +172,19 @@ final class CKernelsTests: XCTestCase {
     }
   }
 
-  /// 2x2 max pooling in AVX-512 against the scalar rule (the first of top-left, top-right, bottom-left,
-  /// bottom-right unless a later one is greater: ties and NaN stay with the earlier), with and without the
-  /// ReLU (below zero becomes zero; NaN and -0 stay), for rows of one and two vectors and odd sizes.
+  /// 2x2 max pooling in AVX-512 and in AVX2 against the scalar rule (the first of top-left, top-right,
+  /// bottom-left, bottom-right unless a later one is greater: ties and NaN stay with the earlier), with and
+  /// without the ReLU (below zero becomes zero; NaN and -0 stay), for rows of one and several vectors, partial
+  /// ones and odd sizes; and the gradient spread back from the codes.
   func testMaxPoolMatchesScalarRule() throws {
-    try XCTSkipUnless(nl_cpu_has_avx512() != 0, "needs AVX-512")
+    typealias Pool = @convention(c) (UnsafePointer<Float>?, Int, Int, Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<UInt8>?, Int32) -> Int32
+    typealias Unpool = @convention(c) (UnsafePointer<Float>?, UnsafePointer<UInt8>?, Int, Int, UnsafeMutablePointer<Float>?) -> Int32
+    var kernels: [(String, Pool, Unpool)] = []
+    if nl_cpu_has_avx512() != 0 { kernels.append(("AVX-512", nl_maxpool2x2_codes, nl_unpool2x2_codes)) }
+    if nl_cpu_has_avx2_fma() != 0 { kernels.append(("AVX2", nl_maxpool2x2_codes_avx2, nl_unpool2x2_codes_avx2)) }
+    try XCTSkipIf(kernels.isEmpty, "needs AVX-512 or AVX2")
     var rng = SeededGenerator(seed: 32)
-    for (h, w) in [(4, 4), (7, 9), (30, 30), (13, 13), (5, 38), (3, 67)] {
+    for (h, w) in [(4, 4), (7, 9), (30, 30), (13, 13), (5, 38), (3, 67), (6, 32), (4, 33), (5, 17)] {
       // Few distinct values (ties), some NaN, some negative zeros.
       let x = (0..<(h * w)).map { _ -> Float in
         let r = Int.random(in: 0..<20, using: &rng)
@@ -170,48 +192,55 @@ final class CKernelsTests: XCTestCase {
       }
       let (ph, pw) = (h / 2, w / 2)
       for relu in [false, true] {
-        var values = [Float](repeating: 99, count: ph * pw + 8), winners = [Int32](repeating: -7, count: ph * pw + 8)
-        let done = x.withUnsafeBufferPointer { px in values.withUnsafeMutableBufferPointer { pv in winners.withUnsafeMutableBufferPointer { pa in
-          nl_maxpool2x2(px.baseAddress!, w, ph, pw, pv.baseAddress!, pa.baseAddress!, relu ? 1 : 0)
-        } } }
-        XCTAssertEqual(done, 1)
+        // The scalar rule: each window's value and winner.
+        var expectedValues = [Float](repeating: 99, count: ph * pw + 8), expectedWinners = [Int32](repeating: -7, count: ph * pw + 8)
         for pi in 0..<ph {
           for pj in 0..<pw {
             var at = 2 * pi * w + 2 * pj
             for candidate in [at + 1, at + w, at + w + 1] where x[candidate] > x[at] { at = candidate }
             var v = x[at]
             if relu && v < 0 { v = 0 }
-            let k = pi * pw + pj
-            XCTAssertEqual(values[k].bitPattern, v.bitPattern, "\(h)x\(w) relu \(relu) window \(pi),\(pj)")
-            XCTAssertEqual(winners[k], Int32(at), "\(h)x\(w) relu \(relu) window \(pi),\(pj)")
+            (expectedValues[pi * pw + pj], expectedWinners[pi * pw + pj]) = (v, Int32(at))
           }
         }
-        XCTAssertEqual(values[ph * pw], 99, "nothing written past the outputs")
-        XCTAssertEqual(winners[ph * pw], -7, "nothing written past the outputs")
+        if nl_cpu_has_avx512() != 0 {
+          var values = [Float](repeating: 99, count: ph * pw + 8), winners = [Int32](repeating: -7, count: ph * pw + 8)
+          let done = x.withUnsafeBufferPointer { px in values.withUnsafeMutableBufferPointer { pv in winners.withUnsafeMutableBufferPointer { pa in
+            nl_maxpool2x2(px.baseAddress!, w, ph, pw, pv.baseAddress!, pa.baseAddress!, relu ? 1 : 0)
+          } } }
+          XCTAssertEqual(done, 1)
+          XCTAssertEqual(values.map(\.bitPattern), expectedValues.map(\.bitPattern), "\(h)x\(w) relu \(relu): values (nothing past them)")
+          XCTAssertEqual(winners, expectedWinners, "\(h)x\(w) relu \(relu): winners (nothing past them)")
+        }
         // The fused convolution's form: the same values, each winner as a byte (its place in the window, + 4
-        // where the gradient passes), and the gradient spread back from the codes as from offsets and values.
-        var values2 = [Float](repeating: 99, count: ph * pw + 8), codes = [UInt8](repeating: 0xEE, count: ph * pw + 8)
-        XCTAssertEqual(x.withUnsafeBufferPointer { px in values2.withUnsafeMutableBufferPointer { pv in codes.withUnsafeMutableBufferPointer { pc in
-          nl_maxpool2x2_codes(px.baseAddress!, w, ph, pw, pv.baseAddress!, pc.baseAddress!, relu ? 1 : 0)
-        } } }, 1)
-        XCTAssertEqual(values2.map(\.bitPattern), values.map(\.bitPattern), "\(h)x\(w) relu \(relu)")
+        // where the gradient passes).
+        var expectedCodes = [UInt8](repeating: 0xEE, count: ph * pw + 8)
         for pi in 0..<ph {
           for pj in 0..<pw {
-            let k = pi * pw + pj, d = Int(winners[k]) - 2 * (pi * w + pj)
+            let k = pi * pw + pj, d = Int(expectedWinners[k]) - 2 * (pi * w + pj)
             let place: UInt8 = d == 0 ? 0 : d == 1 ? 1 : d == w ? 2 : 3
-            XCTAssertEqual(codes[k], place | (!relu || values[k] > 0 ? 4 : 0), "\(h)x\(w) relu \(relu) window \(pi),\(pj)")
+            expectedCodes[k] = place | (!relu || expectedValues[k] > 0 ? 4 : 0)
           }
         }
-        XCTAssertEqual(codes[ph * pw], 0xEE, "nothing written past the codes")
         let g = (0..<(ph * pw)).map { _ in Float.random(in: -1...1, using: &rng) }
         // Each winner gets its window's gradient (with the ReLU, only where the pooled value is positive), every
         // other value of the plane zero (a last odd row and column too).
-        var expected = [Float](repeating: 0, count: h * w), fromCodes = [Float](repeating: 8, count: h * w)
-        for k in 0..<(ph * pw) where !relu || values[k] > 0 { expected[Int(winners[k])] = g[k] }
-        XCTAssertEqual(g.withUnsafeBufferPointer { pg in codes.withUnsafeBufferPointer { pc in fromCodes.withUnsafeMutableBufferPointer { po in
-          nl_unpool2x2_codes(pg.baseAddress!, pc.baseAddress!, h, w, po.baseAddress!)
-        } } }, 1)
-        XCTAssertEqual(fromCodes.map(\.bitPattern), expected.map(\.bitPattern), "unpool \(h)x\(w) relu \(relu)")
+        var expectedPlane = [Float](repeating: 0, count: h * w)
+        for k in 0..<(ph * pw) where !relu || expectedValues[k] > 0 { expectedPlane[Int(expectedWinners[k])] = g[k] }
+        for (name, pool, unpool) in kernels {
+          let label = "\(name) \(h)x\(w) relu \(relu)"
+          var values = [Float](repeating: 99, count: ph * pw + 8), codes = [UInt8](repeating: 0xEE, count: ph * pw + 8)
+          XCTAssertEqual(x.withUnsafeBufferPointer { px in values.withUnsafeMutableBufferPointer { pv in codes.withUnsafeMutableBufferPointer { pc in
+            pool(px.baseAddress!, w, ph, pw, pv.baseAddress!, pc.baseAddress!, relu ? 1 : 0)
+          } } }, 1, label)
+          XCTAssertEqual(values.map(\.bitPattern), expectedValues.map(\.bitPattern), "\(label): values (nothing past them)")
+          XCTAssertEqual(codes, expectedCodes, "\(label): codes (nothing past them)")
+          var plane = [Float](repeating: 8, count: h * w)
+          XCTAssertEqual(g.withUnsafeBufferPointer { pg in codes.withUnsafeBufferPointer { pc in plane.withUnsafeMutableBufferPointer { po in
+            unpool(pg.baseAddress!, pc.baseAddress!, h, w, po.baseAddress!)
+          } } }, 1, label)
+          XCTAssertEqual(plane.map(\.bitPattern), expectedPlane.map(\.bitPattern), "\(label): unpooled")
+        }
       }
     }
   }

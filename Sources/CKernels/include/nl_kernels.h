@@ -57,4 +57,12 @@ int nl_fold_padded(const float *cols, long images, long image_size, long channel
 int nl_conv_direct(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
                    long ow, const float *weight, const float *bias, long filters, float *out);
 
+/// The same three for AVX2 + FMA processors (nl_kernels_avx2.c): the same operations in the same order on
+/// 8-lane vectors, so the same values, codes and bits; the same shapes taken and refused. Call them only where
+/// the processor has AVX2 and FMA (nl_cpu_has_avx2_fma).
+int nl_maxpool2x2_codes_avx2(const float *src, long width, long pooled_height, long pooled_width, float *dst, uint8_t *codes, int relu);
+int nl_unpool2x2_codes_avx2(const float *g, const uint8_t *codes, long height, long width, float *plane);
+int nl_conv_direct_avx2(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
+                        long ow, const float *weight, const float *bias, long filters, float *out);
+
 #endif

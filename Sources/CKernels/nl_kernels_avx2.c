@@ -219,7 +219,89 @@ int nl_conv_direct_avx2(const float *x, long images, long channels, long height,
   return 1;
 }
 
+NL_AVX2
+int nl_unfold_avx2(const float *x, long images, long image_size, long channels, long height, long width, long kh, long kw,
+                   long oh, long ow, float *cols, long row_stride, const float *source_end) {
+  if (ow > 32 || ow < 1 || oh < 1) return 0;
+  const long plane = oh * ow, vectors = (ow + 7) / 8;
+  long row = 0;
+  for (long c = 0; c < channels; c++) {
+    for (long ki = 0; ki < kh; ki++) {
+      for (long kj = 0; kj < kw; kj++, row++) {
+        for (long i = 0; i < images; i++) {
+          const float *src = x + i * image_size + (c * height + ki) * width + kj;
+          float *dst = cols + row * row_stride + i * plane;
+          if (ow == 4) {
+            // Two runs a vector: the window's rows oi and oi + 1 side by side.
+            long oi = 0;
+            for (; oi + 2 <= oh; oi += 2, src += 2 * width, dst += 8)
+              _mm256_storeu_ps(dst, _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(src)), _mm_loadu_ps(src + width), 1));
+            if (oi < oh) _mm_storeu_ps(dst, _mm_loadu_ps(src));
+            continue;
+          }
+          // Whole vectors, the last one spilling past the run (the next run, or the room after the row, takes
+          // it); read past the run only before the input's end (then masked).
+          for (long oi = 0; oi < oh; oi++, src += width, dst += ow) {
+            for (long v = 0; v < vectors; v++) {
+              const float *from = src + 8 * v;
+              const __m256 value = source_end - from >= 8 ? _mm256_loadu_ps(from) : _mm256_maskload_ps(from, first8(source_end - from));
+              _mm256_storeu_ps(dst + 8 * v, value);
+            }
+          }
+        }
+      }
+    }
+  }
+  return 1;
+}
+
+NL_AVX2
+int nl_fold_avx2(const float *cols, long images, long image_size, long channels, long height, long width, long kh, long kw,
+                 long oh, long ow, float *gx, long row_stride) {
+  if (width > 32 || kw > 16 || oh < 1 || ow < 1) return 0;
+  const long plane = oh * ow, blocks = (width + 7) / 8;
+  // For each 8-value block b of an input row and window column kj: the lanes jj whose output column jj - kj
+  // lies in 0 ..< ow (those get a term; the others load zeros and never touch memory).
+  __m256i from[4][16];
+  for (long b = 0; b < blocks; b++)
+    for (long kj = 0; kj < kw; kj++) {
+      const long lo = kj - 8 * b, hi = ow + kj - 8 * b;
+      from[b][kj] = _mm256_andnot_si256(first8(lo), first8(hi));
+    }
+  for (long c = 0; c < channels; c++) {
+    for (long i = 0; i < images; i++) {
+      float *img = gx + i * image_size + c * height * width;
+      for (long ii = 0; ii < height; ii++) {
+        float *grow = img + ii * width;
+        for (long b = 0; b < blocks; b++) {
+          const long count = width - 8 * b;
+          // The row's values in registers, each window position's terms added in the order of the rows of the
+          // columns (ki, then kj): the order in which a row-by-row fold adds them, so the same sums.
+          __m256 acc = count >= 8 ? _mm256_loadu_ps(grow + 8 * b) : _mm256_maskload_ps(grow + 8 * b, first8(count));
+          for (long ki = 0; ki < kh; ki++) {
+            const long oi = ii - ki;
+            if (oi < 0 || oi >= oh) continue;
+            const float *src = cols + ((c * kh + ki) * kw) * row_stride + i * plane + oi * ow + 8 * b;
+            for (long kj = 0; kj < kw; kj++)
+              acc = _mm256_add_ps(acc, _mm256_maskload_ps(src + kj * row_stride - kj, from[b][kj]));
+          }
+          store_first(grow + 8 * b, acc, count);
+        }
+      }
+    }
+  }
+  return 1;
+}
+
 #else
+int nl_unfold_avx2(const float *x, long images, long image_size, long channels, long height, long width, long kh, long kw,
+                   long oh, long ow, float *cols, long row_stride, const float *source_end) {
+  return 0;
+}
+int nl_fold_avx2(const float *cols, long images, long image_size, long channels, long height, long width, long kh, long kw,
+                 long oh, long ow, float *gx, long row_stride) {
+  return 0;
+}
 int nl_maxpool2x2_codes_avx2(const float *src, long width, long pooled_height, long pooled_width, float *dst, uint8_t *codes,
                              int relu) {
   return 0;

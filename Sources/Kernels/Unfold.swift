@@ -18,6 +18,9 @@ package func im2col(_ x: UnsafePointer<Float>, images: Int = 1, channels: Int, h
     // Planes of up to 16 values: each channel's window rows in two vectors, permuted (AVX-512 only).
     if cKernels && nl_unfold_small(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
                                                   cols, plane, sourceEnd ?? x + images * imageSize) != 0 { return }
+    // AVX2: whole-vector runs in C, where the caller leaves room for them (`sourceEnd`).
+    if cKernelsAVX2, let sourceEnd, nl_unfold_avx2(x, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
+                                                   cols, plane, sourceEnd) != 0 { return }
     // Every window row is a contiguous run of the input row: copy runs, walking both sides by pointer.
     forEachStrideOneRun(images: images, channels: channels, height: height, width: width, window: w, outPlane: outPlane, rowStride: plane) { input, column in
       var src = x + input, dst = cols + column
@@ -185,6 +188,9 @@ package func col2im(_ cols: UnsafePointer<Float>, images: Int = 1, channels: Int
   if w.stride == 1 && w.padding == 0 {
     if cKernels && nl_fold_small(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
                                                 x, plane) != 0 { return }
+    // AVX2: each input row's terms gathered in registers (nl_fold_avx2), the same sums.
+    if cKernelsAVX2 && nl_fold_avx2(cols, images, imageSize, channels, height, width, w.kernelHeight, w.kernelWidth, outHeight, outWidth,
+                                    x, plane) != 0 { return }
     forEachStrideOneRun(images: images, channels: channels, height: height, width: width, window: w, outPlane: outPlane, rowStride: plane) { input, column in
       var src = cols + column, dst = x + input
       for _ in 0..<outHeight {

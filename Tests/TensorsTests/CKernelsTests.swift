@@ -49,6 +49,45 @@ final class CKernelsTests: XCTestCase {
     } }, 0)
   }
 
+  /// The AVX2 unfold and fold (stride 1, no padding, rows of up to 32 values) against loops, bit for bit: the
+  /// columns (whatever the runs spill past them), and the gradient sums added in the rows' order into a
+  /// gradient that already holds values. Runs of 4 (two a vector, an odd count of them), 13, 30 and 32.
+  func testAVX2UnfoldAndFoldMatchLoops() throws {
+    try XCTSkipUnless(nl_cpu_has_avx2_fma() != 0, "needs AVX2")
+    var rng = SeededGenerator(seed: 53)
+    for (c, h, w, k) in [(64, 6, 6, 3), (32, 15, 15, 3), (3, 32, 32, 3), (2, 5, 7, 3), (4, 4, 10, 3), (3, 7, 6, 3), (2, 34, 34, 3), (5, 4, 4, 2), (2, 9, 33, 2)] {
+      let (oh, ow, images) = (h - k + 1, w - k + 1, 3)
+      let plane = oh * ow, image = c * h * w, stride = images * plane + 8, rows = c * k * k
+      let x = (0..<(images * image)).map { _ in Float.random(in: -1...1, using: &rng) }
+      var expected = [Float](repeating: 7, count: rows * stride)
+      for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
+        expected[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj] = x[i * image + (ci * h + oi + ki) * w + oj + kj]
+      } } } } } }
+      var cols = [Float](repeating: 7, count: rows * stride + 8)
+      let unfolded = x.withUnsafeBufferPointer { px in cols.withUnsafeMutableBufferPointer { pc in
+        nl_unfold_avx2(px.baseAddress!, images, image, c, h, w, k, k, oh, ow, pc.baseAddress!, stride, px.baseAddress! + px.count)
+      } }
+      XCTAssertEqual(unfolded, ow <= 32 ? 1 : 0)
+      guard ow <= 32 else { continue }
+      for r in 0..<rows {
+        XCTAssertEqual(cols[(r * stride)..<(r * stride + images * plane)].map(\.bitPattern), expected[(r * stride)..<(r * stride + images * plane)].map(\.bitPattern),
+                       "unfold \(c) \(h)x\(w) k\(k), row \(r)")
+      }
+      let dcols = (0..<(rows * stride)).map { _ in Float.random(in: -1...1, using: &rng) }
+      let start = (0..<(images * image)).map { _ in Float.random(in: -1...1, using: &rng) }
+      var sums = start
+      for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
+        sums[i * image + (ci * h + oi + ki) * w + oj + kj] += dcols[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj]
+      } } } } } }
+      var gx = start
+      let folded = dcols.withUnsafeBufferPointer { pc in gx.withUnsafeMutableBufferPointer { pg in
+        nl_fold_avx2(pc.baseAddress!, images, image, c, h, w, k, k, oh, ow, pg.baseAddress!, stride)
+      } }
+      XCTAssertEqual(folded, w <= 32 ? 1 : 0)
+      if w <= 32 { XCTAssertEqual(gx.map(\.bitPattern), sums.map(\.bitPattern), "fold \(c) \(h)x\(w) k\(k)") }
+    }
+  }
+
   /// The direct convolution (no columns) against im2col + the GEMM, bit for bit: full and partial blocks of 8
   /// filters, rows of 17 to 32 outputs, up to 256 taps, with and without a bias; shapes it does not take are
   /// refused with nothing written.

@@ -65,4 +65,17 @@ int nl_unpool2x2_codes_avx2(const float *g, const uint8_t *codes, long height, l
 int nl_conv_direct_avx2(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
                         long ow, const float *weight, const float *bias, long filters, float *out);
 
+/// im2col and its adjoint for stride 1 and no padding on AVX2 (the AVX-512 path has nl_unfold_small and
+/// nl_fold_small for the smallest planes, Swift loops for the rest). nl_unfold_avx2: the columns as `im2col`
+/// writes them, for output rows of at most 32 values, in whole 8-float vectors: each run's last vector spills up
+/// to 7 floats past it (the next run overwrites them; the caller leaves room after each row's last run) and reads
+/// past it only before `source_end`. nl_fold_avx2: adds the columns back into `gx` (input rows of at most 32
+/// values), each input row's block of 8 read once, its terms added in the rows' order (ki, then kj) as the
+/// row-by-row fold adds them, so the same sums, bit for bit; reads of the columns are masked to their runs.
+/// Each returns 1, or 0 (nothing written) for shapes it does not take.
+int nl_unfold_avx2(const float *x, long images, long image_size, long channels, long height, long width, long kh, long kw,
+                   long oh, long ow, float *cols, long row_stride, const float *source_end);
+int nl_fold_avx2(const float *cols, long images, long image_size, long channels, long height, long width, long kh, long kw,
+                 long oh, long ow, float *gx, long row_stride);
+
 #endif

@@ -104,3 +104,13 @@ public struct BenchError: Error, CustomStringConvertible {
   public let description: String
   public init(_ description: String) { self.description = description }
 }
+
+extension BenchResult {
+  /// Ours against numpy: the median of paired rounds' ratios where the case has them (`of_numpy`: the square
+  /// GEMMs), else the two medians' ratio.
+  public var ratioToNumpy: Double? {
+    if let paired = extra?["of_numpy"] { return paired }
+    guard let g = gflops, let n = numpy_gflops else { return nil }
+    return g / n
+  }
+}

@@ -28,8 +28,8 @@ struct Suite {
     var line = String(format: "  %-22@ %-26@ t%d  %9.3f ms", kernel as NSString, shape as NSString, threads, t.median * 1e3)
     if let g = r.gflops { line += String(format: "  %7.1f GFLOP/s", g) }
     if let g = r.gbps { line += String(format: "  %6.1f GB/s", g) }
-    if let n = numpy, let g = r.gflops { line += String(format: "  numpy %6.1f (ours %.2fx)", n, g / n) }
-    for (k, v) in (extra ?? [:]).sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.2f", k, v) }
+    if let n = numpy, let g = r.gflops { line += String(format: "  numpy %6.1f (ours %.2fx)", n, r.ratioToNumpy ?? g / n) }
+    for (k, v) in (extra ?? [:]).sorted(by: { $0.key < $1.key }) where k != "of_numpy" { line += String(format: "  %@ %.2f", k, v) }
     print(line)
   }
 
@@ -107,34 +107,48 @@ struct Suite {
   mutating func gemmSquare() throws {
     let sizes = quick ? [64, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048]
     guard sizes.contains(where: { wants("gemm-final", "\($0)x\($0)x\($0)") || wants("gemm-naive", "\($0)x\($0)x\($0)") || wants("gemm-blocked", "\($0)x\($0)x\($0)") }) else { return }
-    let shapes = sizes.map { ($0, $0, $0) }
-    // numpy and ours in alternating rounds, so that the machine's drift (it is shared) weighs on both sides
-    // of each ratio alike: numpy's rate is the median of its rounds, ours the median of all our samples.
-    let rounds = quick ? 1 : 3
-    var np1Rounds: [[Double]] = [], npNRounds: [[Double]] = []
+    // numpy and ours in alternating rounds, paired size by size: numpy on one shape, then ours on it, with one
+    // thread and then with all, so that the two sides of each ratio are measured seconds apart and the shared
+    // machine's drift (it moves both ways by tens of percent within a minute) weighs on them alike. The ratio
+    // is the median of the rounds' ratios (each round's: our median there over numpy's); numpy's rate is the
+    // median of its rounds, ours the median of all our samples.
+    let rounds = quick ? 1 : 5
+    var np1 = [[Double]](repeating: [], count: sizes.count), npN = np1, ratio1 = np1, ratioN = np1
     var blocked = [[Double]](repeating: [], count: sizes.count), final = [[Double]](repeating: [], count: sizes.count)
+    var numpyMissing = false
     for _ in 0..<rounds {
-      if let r = numpyGEMM(shapes, threads: 1, minTime: minTime / Double(rounds)) { np1Rounds.append(r) }
-      if let r = numpyGEMM(shapes, threads: cores, minTime: minTime / Double(rounds)) { npNRounds.append(r) }
       for (i, n) in sizes.enumerated() {
-        let shape = "\(n)x\(n)x\(n)"
-        if wants("gemm-blocked", shape) { blocked[i] += timeGEMM(m: n, n: n, k: n, threads: 1, minTime: minTime / Double(rounds)).samples }
-        if wants("gemm-final", shape) { final[i] += timeGEMM(m: n, n: n, k: n, threads: cores, minTime: minTime / Double(rounds)).samples }
+        let shape = "\(n)x\(n)x\(n)", flops = 2 * Double(n * n * n)
+        for (kernel, threads) in [("gemm-blocked", 1), ("gemm-final", cores)] where wants(kernel, shape) {
+          let reference = numpyMissing ? nil : numpyGEMM([(n, n, n)], threads: threads, minTime: minTime / Double(rounds))?.first
+          if reference == nil { numpyMissing = true }
+          let ours = timeGEMM(m: n, n: n, k: n, threads: threads, minTime: minTime / Double(rounds))
+          if threads == 1 { blocked[i] += ours.samples } else { final[i] += ours.samples }
+          if let reference {
+            if threads == 1 { np1[i].append(reference) } else { npN[i].append(reference) }
+            let ratio = flops / ours.median / 1e9 / reference
+            if threads == 1 { ratio1[i].append(ratio) } else { ratioN[i].append(ratio) }
+          }
+        }
       }
     }
-    func median(_ rows: [[Double]], _ i: Int) -> Double? {
-      guard !rows.isEmpty else { return nil }
-      let v = rows.map { $0[i] }.sorted()
+    func median(_ values: [Double]) -> Double? {
+      guard !values.isEmpty else { return nil }
+      let v = values.sorted()
       return v[v.count / 2]
     }
-    if np1Rounds.isEmpty { print("  (numpy is not available to python3: no numpy reference; pip install numpy to add it)") }
+    if numpyMissing { print("  (numpy is not available to python3: no numpy reference; pip install numpy to add it)") }
     for (i, n) in sizes.enumerated() {
       let shape = "\(n)x\(n)x\(n)", flops = 2 * Double(n * n * n)
       if n <= (quick ? 256 : 512) && wants("gemm-naive", shape) {
         add("gemm-naive", shape, threads: 1, timeGEMM(m: n, n: n, k: n, threads: 1, naive: true), flops: flops)
       }
-      if !blocked[i].isEmpty { add("gemm-blocked", shape, threads: 1, Timing(samples: blocked[i]), flops: flops, numpy: median(np1Rounds, i)) }
-      if !final[i].isEmpty { add("gemm-final", shape, threads: cores, Timing(samples: final[i]), flops: flops, numpy: median(npNRounds, i)) }
+      if !blocked[i].isEmpty {
+        add("gemm-blocked", shape, threads: 1, Timing(samples: blocked[i]), flops: flops, numpy: median(np1[i]), extra: median(ratio1[i]).map { ["of_numpy": $0] })
+      }
+      if !final[i].isEmpty {
+        add("gemm-final", shape, threads: cores, Timing(samples: final[i]), flops: flops, numpy: median(npN[i]), extra: median(ratioN[i]).map { ["of_numpy": $0] })
+      }
     }
   }
 
@@ -313,7 +327,8 @@ struct Suite {
     print("\nSummary")
     if peak.one > 0 { print(String(format: "  peak (FMA loop): %.1f GFLOP/s on one core, %.1f on %d", peak.one, peak.all, cores)) }
     for r in results where r.numpy_gflops != nil && r.kernel.hasPrefix("gemm") {
-      print(String(format: "  %@ %@ t%d: %.1f GFLOP/s = %.2fx numpy", r.kernel, r.shape, r.threads, r.gflops ?? 0, (r.gflops ?? 0) / r.numpy_gflops!))
+      print(String(format: "  %@ %@ t%d: %.1f GFLOP/s = %.2fx numpy%@", r.kernel, r.shape, r.threads, r.gflops ?? 0, r.ratioToNumpy ?? 0,
+                   r.extra?["of_numpy"] != nil ? " (paired rounds)" : ""))
     }
     for r in results where r.kernel == "conv2d-fwd-bwd" || r.kernel == "conv2d+relu+pool-fwd-bwd" {
       if let rate = r.extra?["of_gemm_rate"] {
@@ -344,8 +359,8 @@ struct Suite {
     for n in [512, 1024, 2048] {
       for (kernel, threads) in [("gemm-blocked", 1), ("gemm-final", cores)] {
         let what = "GEMM \(n) on \(threads) thread\(threads == 1 ? "" : "s") >= 0.95x numpy"
-        if let r = results.first(where: { $0.kernel == kernel && $0.shape == "\(n)x\(n)x\(n)" }), let g = r.gflops, let np = r.numpy_gflops {
-          say(what, String(format: "%.2fx", g / np), g / np >= 0.95)
+        if let r = results.first(where: { $0.kernel == kernel && $0.shape == "\(n)x\(n)x\(n)" }), let ratio = r.ratioToNumpy {
+          say(what, String(format: "%.2fx", ratio), ratio >= 0.95)
         } else {
           say(what, "-", nil)
         }
@@ -377,3 +392,4 @@ struct Suite {
     print("  \(held.count) of \(measured.count) targets held in the last three full runs on this processor")
   }
 }
+

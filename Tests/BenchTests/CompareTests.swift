@@ -55,6 +55,21 @@ final class CompareTests: XCTestCase {
     XCTAssertEqual((relu["of_relu"] as? NSNumber)?.doubleValue, 1)
   }
 
+  /// A case measured in paired rounds (`of_numpy`: the median of each round's ratio) reports that ratio, not
+  /// the ratio of the two medians; other cases the ratio of the medians.
+  func testPairedRoundsRatioIsTheOneReported() throws {
+    let paired = BenchResult(kernel: "gemm-blocked", shape: "512x512x512", threads: 1, samples: [0.004, 0.005], gflops: 60, numpy_gflops: 80, extra: ["of_numpy": 0.9])
+    let plain = BenchResult(kernel: "gemm-cnn", shape: "conv2", threads: 2, samples: [0.004], gflops: 60, numpy_gflops: 80)
+    XCTAssertEqual(paired.ratioToNumpy, 0.9)
+    XCTAssertEqual(plain.ratioToNumpy, 0.75)
+    XCTAssertNil(BenchResult(kernel: "relu", shape: "4M", threads: 2, samples: [0.001], gbps: 3).ratioToNumpy)
+    var r = report(0.01)
+    r.results = [paired]
+    let benchmarks = try XCTUnwrap(try json(r)["benchmarks"] as? [[String: Any]])
+    let median = try XCTUnwrap(benchmarks.first { $0["name"] as? String == "gemm-blocked/512x512x512/threads:1_median" })
+    XCTAssertEqual((median["ratio_to_numpy"] as? NSNumber)?.doubleValue ?? 0, 0.9, accuracy: 1e-9)
+  }
+
   func testReadingBackGivesMediansAndSpread() throws {
     let runs = try RunStats.parse(try report(0.01).encoded(), path: "x")
     XCTAssertEqual(runs.map(\.name), ["gemm-final/1024x1024x1024/threads:2", "relu/4M/threads:2"])

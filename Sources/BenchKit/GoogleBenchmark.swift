@@ -118,7 +118,7 @@ extension BenchReport {
           e["spread"] = r.spread
           if let g = r.gflops {
             e["gflops"] = g
-            if let n = r.numpy_gflops { e["numpy_gflops"] = n; e["ratio_to_numpy"] = r.ratioToNumpy ?? g / n }
+            if let n = r.numpy_gflops { e["numpy_gflops"] = n; e["ratio_to_numpy"] = r.ratioToNumpy }
             if let p = peak(threads: r.threads) { e["ratio_to_peak"] = g / p }
           }
           if let g = r.gbps { e["bytes_per_second"] = g * 1e9 }

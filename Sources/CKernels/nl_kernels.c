@@ -312,12 +312,9 @@ int nl_fold_padded(const float *cols, long images, long image_size, long channel
 NL_AVX512
 int nl_conv_direct(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
                    long ow, const float *weight, const float *bias, long filters, float *out) {
-  const long kdim = channels * kh * kw, plane = oh * ow, image = channels * height * width;
-  if (ow <= 16 || ow > 32 || kdim > 256 || kdim < 1) return 0;
   long offsets[256];
-  for (long ci = 0, j = 0; ci < channels; ci++)
-    for (long ky = 0; ky < kh; ky++)
-      for (long kx = 0; kx < kw; kx++) offsets[j++] = (ci * height + ky) * width + kx;
+  const long kdim = direct_taps(channels, height, width, kh, kw, ow, offsets), plane = oh * ow, image = channels * height * width;
+  if (kdim == 0) return 0;
   const __mmask16 tail = (__mmask16)((1u << (ow - 16)) - 1);
   for (long i = 0; i < images; i++) {
     const float *xi = x + i * image;

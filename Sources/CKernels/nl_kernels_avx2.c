@@ -3,6 +3,7 @@
 // versions and the Swift paths. Masks are lane vectors here (AVX2 has no mask registers): masked loads read
 // zeros in the lanes left out and never touch their memory. Partial stores are plain ones (store_first).
 #include "nl_kernels.h"
+#include "nl_lanes.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -209,12 +210,9 @@ int nl_unpool2x2_codes_avx2(const float *g, const uint8_t *codes, long height, l
 NL_AVX2
 int nl_conv_direct_avx2(const float *x, long images, long channels, long height, long width, long kh, long kw, long oh,
                         long ow, const float *weight, const float *bias, long filters, float *out) {
-  const long kdim = channels * kh * kw, plane = oh * ow, image = channels * height * width;
-  if (ow <= 16 || ow > 32 || kdim > 256 || kdim < 1) return 0;
   long offsets[256];
-  for (long ci = 0, j = 0; ci < channels; ci++)
-    for (long ky = 0; ky < kh; ky++)
-      for (long kx = 0; kx < kw; kx++) offsets[j++] = (ci * height + ky) * width + kx;
+  const long kdim = direct_taps(channels, height, width, kh, kw, ow, offsets), plane = oh * ow, image = channels * height * width;
+  if (kdim == 0) return 0;
   // How far past a row's start its last tap's last vector reads, and the input's end.
   const long reach = offsets[kdim - 1] + 8 * ((ow + 7) / 8);
   const float *end = x + images * image;

@@ -44,6 +44,18 @@ static inline long same_window_masks(long height, long width, long kh, long pad,
   return blocks;
 }
 
+/// The direct convolution's taps (nl_conv_direct and its AVX2 twin): offsets[j] of tap j = (c, ky, kx), in that
+/// order, from an output row's first input value; returns their count, or 0 for the shapes the kernels refuse
+/// (output rows of 16 or fewer values, or more than 32; more than 256 taps).
+static inline long direct_taps(long channels, long height, long width, long kh, long kw, long ow, long offsets[256]) {
+  const long kdim = channels * kh * kw;
+  if (ow <= 16 || ow > 32 || kdim > 256 || kdim < 1) return 0;
+  for (long ci = 0, j = 0; ci < channels; ci++)
+    for (long ky = 0; ky < kh; ky++)
+      for (long kx = 0; kx < kw; kx++) offsets[j++] = (ci * height + ky) * width + kx;
+  return kdim;
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 /// The sum of sixteen lanes held as two halves (lanes 0-7 in `low`, 8-15 in `high`) as a tree: halves,

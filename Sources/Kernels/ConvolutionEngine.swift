@@ -144,7 +144,7 @@ package struct ConvLayout: Sendable {
         let (ph, pw) = (oh / 2, ow / 2), first = images.lowerBound * f * outPlane, readLimit = UnsafePointer(target + images.count * f * plane + 32)
         let planes = images.count * f
         if cKernels || cKernelsAVX2 {
-          // Masked loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2_codes).
+          // Vector loads and stores, the ReLU on the pooled values as they go (see nl_maxpool2x2_codes).
           let pooling = cKernels ? nl_maxpool2x2_codes : nl_maxpool2x2_codes_avx2
           for q in 0..<planes {
             _ = pooling(target + q * plane, ow, ph, pw, out + first + q * outPlane, codes + first + q * outPlane, relu ? 1 : 0)
@@ -222,10 +222,10 @@ package struct ConvLayout: Sendable {
     let dy: UnsafePointer<Float>, ldy: Int
     if let dyBuffer, pool, let codes = p.codes {
       let copy = dyBuffer.pointer.assumingMemoryBound(to: Float.self)
-      if (cKernels && ow / 2 >= 8) || (cKernelsAVX2 && ow / 2 >= 4) {
+      if (cKernels || cKernelsAVX2) && ow / 2 >= 8 {
         // Each plane written whole in masked vector stores (see nl_unpool2x2_codes): no clearing, no scatter.
         // (Rows of fewer than eight windows leave most lanes idle: clearing and scattering measured faster
-        // there.)
+        // there with AVX-512, and no slower with AVX2, on the second layer's six.)
         // Image by image: each image's gradient is read in one contiguous sweep (filter by filter it would be
         // as many interleaved streams as images, harder for the hardware prefetcher).
         let unpooling = cKernels ? nl_unpool2x2_codes : nl_unpool2x2_codes_avx2

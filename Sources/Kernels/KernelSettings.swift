@@ -62,9 +62,9 @@ public enum KernelSettings {
 /// `make test`'s extra runs do).
 package var cKernels: Bool { GEMM.kernel.usesAVX512 }
 
-/// Whether the AVX2 versions of some of those C kernels do it instead (the fused pooling, its gradient and the
-/// direct convolution: nl_kernels_avx2.c): where the GEMM's micro-kernel is the AVX2 one (an AVX2 processor, or
-/// `NEURAL_LESSONS_KERNEL=avx2`). The other data movement takes the Swift paths there.
+/// Whether AVX2 C kernels (nl_kernels_avx2.c) do part of it instead: the fused pooling, its gradient, the direct
+/// first convolution and the unpadded stride-1 im2col/col2im, where the GEMM's micro-kernel is the AVX2 one (an
+/// AVX2 processor, or `NEURAL_LESSONS_KERNEL=avx2`). The rest of the data movement takes the Swift paths there.
 package var cKernelsAVX2: Bool { GEMM.kernel.blockID == GEMM.avx2.blockID }
 
 /// The data caches of one core, read once at start-up (Linux: /sys/devices/system/cpu/cpu0/cache), for the

@@ -28,7 +28,7 @@ struct Suite {
     var line = String(format: "  %-22@ %-26@ t%d  %9.3f ms", kernel as NSString, shape as NSString, threads, t.median * 1e3)
     if let g = r.gflops { line += String(format: "  %7.1f GFLOP/s", g) }
     if let g = r.gbps { line += String(format: "  %6.1f GB/s", g) }
-    if let n = numpy, let g = r.gflops { line += String(format: "  numpy %6.1f (ours %.2fx)", n, r.ratioToNumpy ?? g / n) }
+    if let n = numpy, let ratio = r.ratioToNumpy { line += String(format: "  numpy %6.1f (ours %.2fx)", n, ratio) }
     for (k, v) in (extra ?? [:]).sorted(by: { $0.key < $1.key }) where k != "of_numpy" { line += String(format: "  %@ %.2f", k, v) }
     print(line)
   }
@@ -392,4 +392,3 @@ struct Suite {
     print("  \(held.count) of \(measured.count) targets held in the last three full runs on this processor")
   }
 }
-

@@ -6,6 +6,30 @@ import XCTest
 /// The AVX-512 kernels in C (CKernels) against plain loops, bit for bit. (The pooling gradient is checked
 /// through the fused convolution against the separate operations, in ConvKernelTests.)
 final class CKernelsTests: XCTestCase {
+  /// im2col by loops (stride 1, no padding): row (ci, ki, kj) of the columns, `stride` floats apart, holds image
+  /// i's window values from column i * oh * ow on; 7 everywhere else.
+  func unfoldByLoops(_ x: [Float], images: Int, c: Int, h: Int, w: Int, k: Int, stride: Int) -> [Float] {
+    let (oh, ow) = (h - k + 1, w - k + 1), plane = (h - k + 1) * (w - k + 1), image = c * h * w
+    var cols = [Float](repeating: 7, count: c * k * k * stride)
+    for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
+      cols[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj] = x[i * image + (ci * h + oi + ki) * w + oj + kj]
+    } } } } } }
+    return cols
+  }
+
+  /// Its adjoint by loops: `start` with the columns' terms added row by row.
+  func foldByLoops(_ dcols: [Float], into start: [Float], images: Int, c: Int, h: Int, w: Int, k: Int, stride: Int) -> [Float] {
+    let (oh, ow) = (h - k + 1, w - k + 1), plane = (h - k + 1) * (w - k + 1), image = c * h * w
+    var sums = start
+    for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
+      sums[i * image + (ci * h + oi + ki) * w + oj + kj] += dcols[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj]
+    } } } } } }
+    return sums
+  }
+
+  /// nl_conv_direct's signature (the AVX-512 kernel and its AVX2 twin).
+  typealias Direct = @convention(c) (UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?) -> Int32
+
   /// The permutes that unfold and fold small planes (a convolution's 4x4 outputs): the unfolded values, and
   /// the gradient sums added in the same order.
   func testPermutesMatchLoops() throws {
@@ -17,10 +41,7 @@ final class CKernelsTests: XCTestCase {
       XCTAssert(plane <= 16 && (oh - 1) * w + k - 1 + ow <= 32, "shape \(c) \(h)x\(w) k\(k) fits")
       let x = (0..<(images * image)).map { _ in Float.random(in: -1...1, using: &rng) }
       // Unfold: row (ci, ki, kj), image i's columns from i * plane.
-      var expected = [Float](repeating: 7, count: rows * stride)
-      for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
-        expected[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj] = x[i * image + (ci * h + oi + ki) * w + oj + kj]
-      } } } } } }
+      let expected = unfoldByLoops(x, images: images, c: c, h: h, w: w, k: k, stride: stride)
       var cols = [Float](repeating: 7, count: rows * stride)
       let unfolded = x.withUnsafeBufferPointer { px in cols.withUnsafeMutableBufferPointer { pc in
         nl_unfold_small(px.baseAddress!, images, image, c, h, w, k, k, oh, ow, pc.baseAddress!, stride, px.baseAddress! + px.count)
@@ -30,10 +51,7 @@ final class CKernelsTests: XCTestCase {
       // Fold: into a gradient that already holds values, each adding its terms row by row.
       let dcols = (0..<(rows * stride)).map { _ in Float.random(in: -1...1, using: &rng) }
       let start = (0..<(images * image)).map { _ in Float.random(in: -1...1, using: &rng) }
-      var sums = start
-      for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
-        sums[i * image + (ci * h + oi + ki) * w + oj + kj] += dcols[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj]
-      } } } } } }
+      let sums = foldByLoops(dcols, into: start, images: images, c: c, h: h, w: w, k: k, stride: stride)
       var gx = start
       let folded = dcols.withUnsafeBufferPointer { pc in gx.withUnsafeMutableBufferPointer { pg in
         nl_fold_small(pc.baseAddress!, images, image, c, h, w, k, k, oh, ow, pg.baseAddress!, stride)
@@ -59,10 +77,7 @@ final class CKernelsTests: XCTestCase {
       let (oh, ow, images) = (h - k + 1, w - k + 1, 3)
       let plane = oh * ow, image = c * h * w, stride = images * plane + 8, rows = c * k * k
       let x = (0..<(images * image)).map { _ in Float.random(in: -1...1, using: &rng) }
-      var expected = [Float](repeating: 7, count: rows * stride)
-      for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
-        expected[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj] = x[i * image + (ci * h + oi + ki) * w + oj + kj]
-      } } } } } }
+      let expected = unfoldByLoops(x, images: images, c: c, h: h, w: w, k: k, stride: stride)
       var cols = [Float](repeating: 7, count: rows * stride + 8)
       let unfolded = x.withUnsafeBufferPointer { px in cols.withUnsafeMutableBufferPointer { pc in
         nl_unfold_avx2(px.baseAddress!, images, image, c, h, w, k, k, oh, ow, pc.baseAddress!, stride, px.baseAddress! + px.count)
@@ -75,10 +90,7 @@ final class CKernelsTests: XCTestCase {
       }
       let dcols = (0..<(rows * stride)).map { _ in Float.random(in: -1...1, using: &rng) }
       let start = (0..<(images * image)).map { _ in Float.random(in: -1...1, using: &rng) }
-      var sums = start
-      for ci in 0..<c { for ki in 0..<k { for kj in 0..<k { for i in 0..<images { for oi in 0..<oh { for oj in 0..<ow {
-        sums[i * image + (ci * h + oi + ki) * w + oj + kj] += dcols[((ci * k + ki) * k + kj) * stride + i * plane + oi * ow + oj]
-      } } } } } }
+      let sums = foldByLoops(dcols, into: start, images: images, c: c, h: h, w: w, k: k, stride: stride)
       var gx = start
       let folded = dcols.withUnsafeBufferPointer { pc in gx.withUnsafeMutableBufferPointer { pg in
         nl_fold_avx2(pc.baseAddress!, images, image, c, h, w, k, k, oh, ow, pg.baseAddress!, stride)
@@ -92,7 +104,6 @@ final class CKernelsTests: XCTestCase {
   /// filters, rows of 17 to 32 outputs, up to 256 taps, with and without a bias; shapes it does not take are
   /// refused with nothing written.
   func testDirectConvolutionMatchesGEMM() throws {
-    typealias Direct = @convention(c) (UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?) -> Int32
     var kernels: [(String, Direct)] = []
     if nl_cpu_has_avx512() != 0 { kernels.append(("AVX-512", nl_conv_direct)) }
     if nl_cpu_has_avx2_fma() != 0 { kernels.append(("AVX2", nl_conv_direct_avx2)) }
@@ -100,7 +111,7 @@ final class CKernelsTests: XCTestCase {
     for (name, direct) in kernels { try checkDirectConvolution(name, direct) }
   }
 
-  func checkDirectConvolution(_ name: String, _ direct: @convention(c) (UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?) -> Int32) throws {
+  func checkDirectConvolution(_ name: String, _ direct: Direct) throws {
     var rng = SeededGenerator(seed: 37)
     for (n, c, h, w, k, f, withBias) in [(2, 3, 32, 32, 3, 32, true), (3, 3, 20, 19, 2, 13, true), (1, 2, 34, 34, 3, 9, false),
                                          (2, 28, 19, 19, 3, 8, true), (1, 1, 18, 24, 1, 5, true), (2, 3, 27, 27, 3, 7, true),
